@@ -1,0 +1,197 @@
+// Package config reads the BFF's configuration from environment variables,
+// once, at start-up. Every bad value is reported, each naming its variable.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of the BFF.
+type Config struct {
+	// Env is APP_ENV ("development" when unset). "production" refuses the
+	// in-memory store, insecure cookies and the built-in identity provider.
+	Env string
+
+	// ScalekitEnvironmentURL is the environment (issuer) URL. Empty means the
+	// built-in development identity provider runs in-process.
+	ScalekitEnvironmentURL string
+	ScalekitClientID       string
+	ScalekitClientSecret   string
+	ScalekitWebhookSecret  string
+
+	// BaseURL is the public origin (APP_BASE_URL, default http://localhost:8080);
+	// the redirect URI is BaseURL + "/auth/callback".
+	BaseURL *url.URL
+	// ListenAddr is LISTEN_ADDR (default ":8080").
+	ListenAddr string
+
+	// RedisURL is REDIS_URL; empty means scs's in-memory store.
+	RedisURL string
+
+	// SessionIdleTimeout (default 30m) and SessionLifetime (default 24h).
+	SessionIdleTimeout time.Duration
+	SessionLifetime    time.Duration
+
+	// TokenRefreshSkew (TOKEN_REFRESH_SKEW, default 30s): an access token that
+	// expires within it is refreshed before a request that needs it.
+	TokenRefreshSkew time.Duration
+
+	// CookieSecure (COOKIE_SECURE, default true) selects the __Host-sid cookie;
+	// false gives a plain "sid" cookie for plain-http development hosts.
+	CookieSecure bool
+
+	// DevIDPAddr is where the built-in identity provider listens
+	// (DEV_IDP_ADDR, default 127.0.0.1:8081).
+	DevIDPAddr string
+
+	// TrustProxy (TRUST_PROXY, default false) makes the client IP come from
+	// X-Forwarded-For. Only enable it behind a proxy that sets that header.
+	TrustProxy bool
+}
+
+// Production reports whether APP_ENV is "production".
+func (c Config) Production() bool { return c.Env == "production" }
+
+// UseDevIDP reports whether the built-in identity provider should start.
+func (c Config) UseDevIDP() bool { return c.ScalekitEnvironmentURL == "" }
+
+// RedirectURL is the OAuth redirect URI registered with the environment.
+func (c Config) RedirectURL() string { return c.BaseURL.JoinPath("/auth/callback").String() }
+
+// Load parses the configuration. The returned error joins one error per bad
+// variable, each reading "NAME: want ..., got ...".
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	bad := func(name, want, got string) {
+		errs = append(errs, fmt.Errorf("%s: want %s, got %q", name, want, got))
+	}
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+
+	c := Config{
+		Env:                    get("APP_ENV", "development"),
+		ScalekitEnvironmentURL: strings.TrimRight(get("SCALEKIT_ENVIRONMENT_URL", ""), "/"),
+		ScalekitClientID:       get("SCALEKIT_CLIENT_ID", ""),
+		ScalekitClientSecret:   getenv("SCALEKIT_CLIENT_SECRET"),
+		ScalekitWebhookSecret:  getenv("SCALEKIT_WEBHOOK_SECRET"),
+		ListenAddr:             get("LISTEN_ADDR", ":8080"),
+		RedisURL:               get("REDIS_URL", ""),
+		DevIDPAddr:             get("DEV_IDP_ADDR", "127.0.0.1:8081"),
+	}
+
+	base, err := parseBaseURL(get("APP_BASE_URL", "http://localhost:8080"))
+	if err != nil {
+		bad("APP_BASE_URL", "an origin such as https://app.example.com (scheme and host, no path or query)", getenv("APP_BASE_URL"))
+	}
+	c.BaseURL = base
+
+	if c.ScalekitEnvironmentURL != "" {
+		if u, err := url.Parse(c.ScalekitEnvironmentURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+			bad("SCALEKIT_ENVIRONMENT_URL", "an http(s) URL such as https://yourapp.scalekit.com", c.ScalekitEnvironmentURL)
+		}
+		if c.ScalekitClientID == "" {
+			errs = append(errs, errors.New("SCALEKIT_CLIENT_ID: want the client id of the environment, got nothing"))
+		}
+		if c.ScalekitClientSecret == "" {
+			errs = append(errs, errors.New("SCALEKIT_CLIENT_SECRET: want the client secret of the environment, got nothing"))
+		}
+	}
+
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		bad("LISTEN_ADDR", "host:port such as :8080", c.ListenAddr)
+	}
+	if _, _, err := net.SplitHostPort(c.DevIDPAddr); err != nil {
+		bad("DEV_IDP_ADDR", "host:port such as 127.0.0.1:8081", c.DevIDPAddr)
+	}
+
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			bad("REDIS_URL", "redis://[user:password@]host:port[/db] or rediss://…", redactURL(c.RedisURL))
+		}
+	}
+
+	c.SessionIdleTimeout = duration(get("SESSION_IDLE_TIMEOUT", ""), 30*time.Minute, "SESSION_IDLE_TIMEOUT", "30m", bad)
+	c.SessionLifetime = duration(get("SESSION_LIFETIME", ""), 24*time.Hour, "SESSION_LIFETIME", "24h", bad)
+	if c.SessionIdleTimeout > 0 && c.SessionLifetime > 0 && c.SessionIdleTimeout > c.SessionLifetime {
+		errs = append(errs, fmt.Errorf("SESSION_IDLE_TIMEOUT: want at most SESSION_LIFETIME (%s), got %s", c.SessionLifetime, c.SessionIdleTimeout))
+	}
+
+	c.TokenRefreshSkew = duration(get("TOKEN_REFRESH_SKEW", ""), 30*time.Second, "TOKEN_REFRESH_SKEW", "30s", bad)
+	c.CookieSecure = boolean(get("COOKIE_SECURE", ""), true, "COOKIE_SECURE", bad)
+	c.TrustProxy = boolean(get("TRUST_PROXY", ""), false, "TRUST_PROXY", bad)
+
+	switch c.Env {
+	case "development", "test", "production":
+	default:
+		bad("APP_ENV", "development, test or production", c.Env)
+	}
+	if c.Production() {
+		if c.RedisURL == "" {
+			errs = append(errs, errors.New("REDIS_URL: want a Redis URL when APP_ENV=production (the in-memory store loses every session on restart and is not shared between instances), got nothing"))
+		}
+		if !c.CookieSecure {
+			errs = append(errs, errors.New("COOKIE_SECURE: want true when APP_ENV=production, got false"))
+		}
+		if c.ScalekitEnvironmentURL == "" {
+			errs = append(errs, errors.New("SCALEKIT_ENVIRONMENT_URL: want your Scalekit environment URL when APP_ENV=production (the built-in identity provider is for development), got nothing"))
+		}
+		if c.BaseURL != nil && c.BaseURL.Scheme != "https" {
+			bad("APP_BASE_URL", "an https origin when APP_ENV=production", c.BaseURL.String())
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, errors.New("not an origin")
+	}
+	return u, nil
+}
+
+func duration(raw string, def time.Duration, name, example string, bad func(name, want, got string)) time.Duration {
+	if raw == "" {
+		return def
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d <= 0 {
+		bad(name, "a positive duration such as "+example, raw)
+		return def
+	}
+	return d
+}
+
+func boolean(raw string, def bool, name string, bad func(name, want, got string)) bool {
+	if raw == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(raw)
+	if err != nil {
+		bad(name, "true or false", raw)
+		return def
+	}
+	return b
+}
+
+// redactURL hides a password so an error message never prints it.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,106 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("Load(empty) error = %v; want nil", err)
+	}
+	if got, want := c.ListenAddr, ":8080"; got != want {
+		t.Errorf("ListenAddr = %q; want %q", got, want)
+	}
+	if got, want := c.RedirectURL(), "http://localhost:8080/auth/callback"; got != want {
+		t.Errorf("RedirectURL() = %q; want %q", got, want)
+	}
+	if !c.UseDevIDP() || c.RedisURL != "" || !c.CookieSecure {
+		t.Errorf("defaults: UseDevIDP=%v RedisURL=%q CookieSecure=%v; want true, empty, true", c.UseDevIDP(), c.RedisURL, c.CookieSecure)
+	}
+	if c.SessionIdleTimeout != 30*time.Minute || c.SessionLifetime != 24*time.Hour {
+		t.Errorf("timeouts = %v, %v; want 30m, 24h", c.SessionIdleTimeout, c.SessionLifetime)
+	}
+	if c.DevIDPAddr != "127.0.0.1:8081" {
+		t.Errorf("DevIDPAddr = %q; want 127.0.0.1:8081", c.DevIDPAddr)
+	}
+}
+
+func TestLoadGood(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"APP_ENV":                  "production",
+		"SCALEKIT_ENVIRONMENT_URL": "https://acme.scalekit.dev/",
+		"SCALEKIT_CLIENT_ID":       "skc_1",
+		"SCALEKIT_CLIENT_SECRET":   "s3cret",
+		"APP_BASE_URL":             "https://app.example.com",
+		"REDIS_URL":                "rediss://:pw@redis.internal:6380/2",
+		"SESSION_IDLE_TIMEOUT":     "15m",
+		"SESSION_LIFETIME":         "8h",
+		"LISTEN_ADDR":              "0.0.0.0:9000",
+	}))
+	if err != nil {
+		t.Fatalf("Load(production) error = %v; want nil", err)
+	}
+	if c.ScalekitEnvironmentURL != "https://acme.scalekit.dev" {
+		t.Errorf("ScalekitEnvironmentURL = %q; want trailing slash trimmed", c.ScalekitEnvironmentURL)
+	}
+	if c.SessionIdleTimeout != 15*time.Minute || c.SessionLifetime != 8*time.Hour || c.ListenAddr != "0.0.0.0:9000" {
+		t.Errorf("got %v %v %q", c.SessionIdleTimeout, c.SessionLifetime, c.ListenAddr)
+	}
+	if c.UseDevIDP() {
+		t.Error("UseDevIDP() = true with an environment URL; want false")
+	}
+}
+
+func TestLoadBad(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantVar string
+		notIn   string // a secret that must not be echoed
+	}{
+		{"duration", map[string]string{"SESSION_IDLE_TIMEOUT": "ten"}, `SESSION_IDLE_TIMEOUT: want a positive duration such as 30m, got "ten"`, ""},
+		{"negative duration", map[string]string{"SESSION_LIFETIME": "-1h"}, "SESSION_LIFETIME:", ""},
+		{"idle above lifetime", map[string]string{"SESSION_IDLE_TIMEOUT": "2h", "SESSION_LIFETIME": "1h"}, "SESSION_IDLE_TIMEOUT: want at most SESSION_LIFETIME", ""},
+		{"redis scheme", map[string]string{"REDIS_URL": "http://:hunter2@localhost:6379"}, "REDIS_URL: want redis://", "hunter2"},
+		{"redis no host", map[string]string{"REDIS_URL": "redis://"}, "REDIS_URL:", ""},
+		{"base url path", map[string]string{"APP_BASE_URL": "https://app.example.com/app"}, "APP_BASE_URL: want an origin", ""},
+		{"base url garbage", map[string]string{"APP_BASE_URL": "not a url"}, "APP_BASE_URL:", ""},
+		{"base url scheme", map[string]string{"APP_BASE_URL": "ftp://x"}, "APP_BASE_URL:", ""},
+		{"cookie secure", map[string]string{"COOKIE_SECURE": "maybe"}, `COOKIE_SECURE: want true or false, got "maybe"`, ""},
+		{"listen", map[string]string{"LISTEN_ADDR": "8080"}, "LISTEN_ADDR: want host:port", ""},
+		{"devidp addr", map[string]string{"DEV_IDP_ADDR": "nope"}, "DEV_IDP_ADDR:", ""},
+		{"app env", map[string]string{"APP_ENV": "prod"}, `APP_ENV: want development, test or production, got "prod"`, ""},
+		{"env url without client", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "https://x.scalekit.dev"}, "SCALEKIT_CLIENT_ID:", ""},
+		{"env url not a url", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "x.scalekit.dev", "SCALEKIT_CLIENT_ID": "a", "SCALEKIT_CLIENT_SECRET": "b"}, "SCALEKIT_ENVIRONMENT_URL:", ""},
+		{"production memory store", map[string]string{"APP_ENV": "production"}, "REDIS_URL: want a Redis URL when APP_ENV=production", ""},
+		{"production insecure cookie", map[string]string{"APP_ENV": "production", "COOKIE_SECURE": "false"}, "COOKIE_SECURE: want true when APP_ENV=production", ""},
+		{"production dev idp", map[string]string{"APP_ENV": "production"}, "SCALEKIT_ENVIRONMENT_URL: want your Scalekit environment URL", ""},
+		{"production http", map[string]string{"APP_ENV": "production", "APP_BASE_URL": "http://app.example.com"}, "APP_BASE_URL: want an https origin", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(env(tc.env))
+			if err == nil {
+				t.Fatalf("Load(%v) error = nil; want one naming %q", tc.env, tc.wantVar)
+			}
+			if !strings.Contains(err.Error(), tc.wantVar) {
+				t.Errorf("Load(%v) error = %q; want it to contain %q", tc.env, err, tc.wantVar)
+			}
+			if tc.notIn != "" && strings.Contains(err.Error(), tc.notIn) {
+				t.Errorf("Load(%v) error = %q; must not contain the secret %q", tc.env, err, tc.notIn)
+			}
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.Contains(line, ":") {
+					t.Errorf("error line %q does not name its variable", line)
+				}
+			}
+		})
+	}
+}

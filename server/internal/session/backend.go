@@ -1,0 +1,43 @@
+package session
+
+import (
+	"context"
+	"time"
+)
+
+// backend is the part of session storage that scs's Store does not cover:
+// compare-and-swap writes of an existing session, the indexes by user and by
+// Scalekit session id, short locks, and one-time ids. redisBackend serves
+// production; memBackend goes with scs's memstore for development.
+//
+// Keys are scs store keys (hashes of tokens), never tokens.
+type backend interface {
+	ping(ctx context.Context) error
+	// swap replaces the stored session only if it is still at revision rev,
+	// and reports whether it did.
+	swap(ctx context.Context, key, rev string, b []byte, expiry time.Time) (bool, error)
+	find(ctx context.Context, key string) ([]byte, bool, error)
+	// findMany returns the stored sessions of keys, nil where one is gone.
+	findMany(ctx context.Context, keys []string) ([][]byte, error)
+	// remove deletes sessions and their index entries.
+	remove(ctx context.Context, entries ...indexEntry) error
+	index(ctx context.Context, e indexEntry, until time.Time) error
+	// byUser and bySID list index entries; entries of sessions gone on their own
+	// are left for the caller to prune with unindex.
+	byUser(ctx context.Context, sub string) ([]indexEntry, error)
+	bySID(ctx context.Context, sid string) ([]indexEntry, error)
+	unindex(ctx context.Context, entries ...indexEntry) error
+	// lock takes a named lock for ttl and returns a fencing value to unlock with.
+	lock(ctx context.Context, name string, ttl time.Duration) (fence string, ok bool, err error)
+	unlock(ctx context.Context, name, fence string) error
+	// once records id for ttl and reports whether it was new.
+	once(ctx context.Context, id string, ttl time.Duration) (bool, error)
+}
+
+// indexEntry ties a session to its user and Scalekit session.
+type indexEntry struct {
+	PublicID string
+	Key      string // scs store key
+	Sub      string
+	SID      string
+}

@@ -1,0 +1,207 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+)
+
+// redisBackend keeps, besides scs's session keys (prefix+"session:"+key):
+//
+//	prefix+"user:"+sub  hash publicID -> "key|sid"
+//	prefix+"sid:"+sid   hash publicID -> "key|sub"
+//	prefix+"lock:"+name string fence, with a TTL
+//	prefix+"once:"+id   marker, with a TTL
+type redisBackend struct {
+	pool   *redis.Pool
+	prefix string
+}
+
+func (b *redisBackend) sessionKey(key string) string { return b.prefix + "session:" + key }
+
+func (b *redisBackend) do(ctx context.Context, cmd string, args ...any) (any, error) {
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	defer conn.Close()
+	reply, err := redis.DoContext(conn, ctx, cmd, args...)
+	return reply, storeErr(err)
+}
+
+// storeErr wraps a Redis failure as ErrStoreUnavailable. redis.ErrNil is not
+// a failure and is returned as is.
+func storeErr(err error) error {
+	if err == nil || errors.Is(err, redis.ErrNil) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+}
+
+func (b *redisBackend) ping(ctx context.Context) error {
+	_, err := b.do(ctx, "PING")
+	return err
+}
+
+// swapScript sets KEYS[1] only when its value still starts with the revision
+// ARGV[1]: a compare-and-swap that never decodes the session in Redis.
+var swapScript = redis.NewScript(1, `
+local cur = redis.call('GET', KEYS[1])
+if not cur or string.sub(cur, 1, string.len(ARGV[1])) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+return 1`)
+
+func (b *redisBackend) swap(ctx context.Context, key, rev string, data []byte, expiry time.Time) (bool, error) {
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	defer conn.Close()
+	n, err := redis.Int(swapScript.DoContext(ctx, conn, b.sessionKey(key), rev, data, expiry.UnixMilli()))
+	return n == 1, storeErr(err)
+}
+
+func (b *redisBackend) find(ctx context.Context, key string) ([]byte, bool, error) {
+	data, err := redis.Bytes(b.do(ctx, "GET", b.sessionKey(key)))
+	if errors.Is(err, redis.ErrNil) {
+		return nil, false, nil
+	}
+	return data, err == nil, err
+}
+
+func (b *redisBackend) findMany(ctx context.Context, keys []string) ([][]byte, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = b.sessionKey(k)
+	}
+	return redis.ByteSlices(b.do(ctx, "MGET", args...))
+}
+
+func (b *redisBackend) remove(ctx context.Context, entries ...indexEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return storeErr(err)
+	}
+	defer conn.Close()
+	_ = conn.Send("MULTI")
+	for _, e := range entries {
+		_ = conn.Send("DEL", b.sessionKey(e.Key))
+		b.sendUnindex(conn, e)
+	}
+	_, err = redis.DoContext(conn, ctx, "EXEC")
+	return storeErr(err)
+}
+
+func (b *redisBackend) index(ctx context.Context, e indexEntry, until time.Time) error {
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return storeErr(err)
+	}
+	defer conn.Close()
+	// Every session lives at most SESSION_LIFETIME, so the newest session's end
+	// is the latest: each index key expires with the last session it lists.
+	_ = conn.Send("MULTI")
+	_ = conn.Send("HSET", b.prefix+"user:"+e.Sub, e.PublicID, e.Key+"|"+e.SID)
+	_ = conn.Send("PEXPIREAT", b.prefix+"user:"+e.Sub, until.UnixMilli())
+	if e.SID != "" {
+		_ = conn.Send("HSET", b.prefix+"sid:"+e.SID, e.PublicID, e.Key+"|"+e.Sub)
+		_ = conn.Send("PEXPIREAT", b.prefix+"sid:"+e.SID, until.UnixMilli())
+	}
+	_, err = redis.DoContext(conn, ctx, "EXEC")
+	return storeErr(err)
+}
+
+func (b *redisBackend) byUser(ctx context.Context, sub string) ([]indexEntry, error) {
+	m, err := redis.StringMap(b.do(ctx, "HGETALL", b.prefix+"user:"+sub))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]indexEntry, 0, len(m))
+	for pid, v := range m {
+		key, sid, _ := strings.Cut(v, "|")
+		out = append(out, indexEntry{PublicID: pid, Key: key, Sub: sub, SID: sid})
+	}
+	return out, nil
+}
+
+func (b *redisBackend) bySID(ctx context.Context, sid string) ([]indexEntry, error) {
+	m, err := redis.StringMap(b.do(ctx, "HGETALL", b.prefix+"sid:"+sid))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]indexEntry, 0, len(m))
+	for pid, v := range m {
+		key, sub, _ := strings.Cut(v, "|")
+		out = append(out, indexEntry{PublicID: pid, Key: key, Sub: sub, SID: sid})
+	}
+	return out, nil
+}
+
+func (b *redisBackend) sendUnindex(conn redis.Conn, e indexEntry) {
+	if e.Sub != "" {
+		_ = conn.Send("HDEL", b.prefix+"user:"+e.Sub, e.PublicID)
+	}
+	if e.SID != "" {
+		_ = conn.Send("HDEL", b.prefix+"sid:"+e.SID, e.PublicID)
+	}
+}
+
+func (b *redisBackend) unindex(ctx context.Context, entries ...indexEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return storeErr(err)
+	}
+	defer conn.Close()
+	_ = conn.Send("MULTI")
+	for _, e := range entries {
+		b.sendUnindex(conn, e)
+	}
+	_, err = redis.DoContext(conn, ctx, "EXEC")
+	return storeErr(err)
+}
+
+func (b *redisBackend) lock(ctx context.Context, name string, ttl time.Duration) (string, bool, error) {
+	fence := newRev()
+	_, err := redis.String(b.do(ctx, "SET", b.prefix+"lock:"+name, fence, "NX", "PX", ttl.Milliseconds()))
+	if errors.Is(err, redis.ErrNil) {
+		return "", false, nil
+	}
+	return fence, err == nil, err
+}
+
+// unlockScript deletes the lock only if it still holds our fence, so a holder
+// whose lock expired never releases the next holder's.
+var unlockScript = redis.NewScript(1, `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+
+func (b *redisBackend) unlock(ctx context.Context, name, fence string) error {
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return storeErr(err)
+	}
+	defer conn.Close()
+	_, err = unlockScript.DoContext(ctx, conn, b.prefix+"lock:"+name, fence)
+	return storeErr(err)
+}
+
+func (b *redisBackend) once(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	_, err := redis.String(b.do(ctx, "SET", b.prefix+"once:"+id, "1", "NX", "PX", max(ttl.Milliseconds(), 1)))
+	if errors.Is(err, redis.ErrNil) {
+		return false, nil
+	}
+	return err == nil, err
+}

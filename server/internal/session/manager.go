@@ -1,0 +1,268 @@
+// Package session keeps the BFF's server-side sessions: scs v2 for tokens,
+// cookies and storage (Redis through scs/redisstore and redigo, or scs's
+// memstore in development), one typed Record per session, indexes by user and
+// by Scalekit session id, and a refresh of the access token that happens
+// once per expiry across all instances.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/redisstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+	"github.com/gomodule/redigo/redis"
+)
+
+// ErrStoreUnavailable means the session store did not answer. It is never
+// read as "signed out": callers answer 503.
+var ErrStoreUnavailable = errors.New("session store unavailable")
+
+// ErrNoSession means the request has no signed-in session (401).
+var ErrNoSession = errors.New("no signed-in session")
+
+// Options configure a Manager.
+type Options struct {
+	// IdleTimeout ends a session unused for this long (default 30m); Lifetime
+	// ends any session this long after sign-in (default 24h).
+	IdleTimeout, Lifetime time.Duration
+	// TouchInterval is how often a busy session's last-seen time and expiry are
+	// rewritten (default: IdleTimeout/10, at most 1m). Rewriting on every
+	// request, as scs's sliding IdleTimeout does, cost 35-40% of /api/me
+	// throughput; the price is an idle timeout up to one interval early.
+	TouchInterval time.Duration
+	// CookieSecure selects the __Host-sid cookie (Secure, no Domain, Path=/).
+	// False gives "sid" without Secure, for plain-http development hosts.
+	CookieSecure bool
+	// KeyPrefix prefixes every Redis key (default "bff:").
+	KeyPrefix string
+	// PendingLoginTTL bounds how long a started login may take (default 10m);
+	// MaxPendingLogins bounds how many one browser may have (default 5).
+	PendingLoginTTL  time.Duration
+	MaxPendingLogins int
+	Now              func() time.Time
+	Logger           *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 30 * time.Minute
+	}
+	if o.Lifetime <= 0 {
+		o.Lifetime = 24 * time.Hour
+	}
+	if o.TouchInterval <= 0 {
+		o.TouchInterval = min(o.IdleTimeout/10, time.Minute)
+	}
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = "bff:"
+	}
+	if o.PendingLoginTTL <= 0 {
+		o.PendingLoginTTL = 10 * time.Minute
+	}
+	if o.MaxPendingLogins <= 0 {
+		o.MaxPendingLogins = 5
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Manager loads, stores and ends sessions.
+type Manager struct {
+	scs  *scs.SessionManager
+	be   backend
+	opts Options
+	log  *slog.Logger
+
+	refresher Refresher
+	refreshes refreshGroup
+}
+
+// NewRedis returns a Manager that keeps sessions in Redis.
+func NewRedis(pool *redis.Pool, opts Options) *Manager {
+	opts.setDefaults()
+	m := newManager(opts)
+	m.scs.Store = redisstore.NewWithPrefix(pool, opts.KeyPrefix+"session:")
+	m.be = &redisBackend{pool: pool, prefix: opts.KeyPrefix}
+	return m
+}
+
+// NewMemory returns a Manager that keeps sessions in this process only: for
+// development, never for production or for more than one instance.
+func NewMemory(opts Options) *Manager {
+	opts.setDefaults()
+	m := newManager(opts)
+	store := memstore.New()
+	m.scs.Store = store
+	m.be = newMemBackend(store, opts.Now)
+	return m
+}
+
+func newManager(opts Options) *Manager {
+	sm := scs.New()
+	sm.Lifetime = opts.Lifetime
+	sm.IdleTimeout = opts.IdleTimeout // sets the store's expiry on Commit
+	sm.Codec = codec{}
+	// Redis holds sha256(token), so a leaked key list is not a list of cookies.
+	sm.HashTokenInStore = true
+	sm.Cookie.Name = "__Host-sid"
+	sm.Cookie.Secure = true
+	if !opts.CookieSecure {
+		sm.Cookie.Name = "sid"
+		sm.Cookie.Secure = false
+	}
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Path = "/"
+	sm.Cookie.Persist = true
+	return &Manager{scs: sm, opts: opts, log: opts.Logger}
+}
+
+// CookieName is the session cookie's name.
+func (m *Manager) CookieName() string { return m.scs.Cookie.Name }
+
+// Ping checks the store (for /readyz).
+func (m *Manager) Ping(ctx context.Context) error { return m.be.ping(ctx) }
+
+// Load reads the session named by a cookie value into the returned context.
+// An empty, malformed or unknown value gives an empty session without an
+// error; a store failure is ErrStoreUnavailable. A signed-in session past its
+// idle timeout or lifetime is ended here; one in use has its last-seen time
+// and expiry moved forward at most once per TouchInterval.
+func (m *Manager) Load(ctx context.Context, cookieValue string) (context.Context, error) {
+	if !validToken(cookieValue) {
+		cookieValue = ""
+	}
+	loaded, err := m.scs.Load(ctx, cookieValue)
+	if errors.Is(err, errCorrupt) {
+		m.log.Warn("session record unreadable; starting a new session", "err", err)
+		return m.scs.Load(ctx, "")
+	}
+	if err != nil {
+		return ctx, fmt.Errorf("load session: %w", asStoreErr(err))
+	}
+	rec := m.record(loaded)
+	if !rec.SignedIn() {
+		return loaded, nil
+	}
+	now := m.opts.Now()
+	if now.Sub(rec.LastSeenAt) >= m.opts.IdleTimeout || now.After(rec.CreatedAt.Add(m.opts.Lifetime)) {
+		if err := m.be.remove(ctx, m.entry(loaded, rec)); err != nil {
+			return ctx, fmt.Errorf("end expired session: %w", err)
+		}
+		m.log.Info("session expired", "sub", rec.User.ID, "session", rec.PublicID)
+		return m.scs.Load(ctx, "")
+	}
+	if now.Sub(rec.LastSeenAt) >= m.opts.TouchInterval {
+		m.touch(loaded, rec, now)
+	}
+	return loaded, nil
+}
+
+// touch moves a session's last-seen time and store expiry forward. It is a
+// compare-and-swap, so it never overwrites tokens that a concurrent refresh
+// has just saved; when it loses that race the other write has moved the
+// expiry already.
+func (m *Manager) touch(ctx context.Context, rec *Record, now time.Time) {
+	next := *rec
+	next.LastSeenAt = now
+	if _, err := m.write(ctx, m.key(ctx), &next, rec.rev); err != nil {
+		m.log.Warn("could not extend session", "err", err)
+		return
+	}
+	*rec = next
+}
+
+// write stores rec over the stored revision rev and reports whether it won.
+// On success rec carries its new revision.
+func (m *Manager) write(ctx context.Context, key string, rec *Record, rev string) (bool, error) {
+	deadline := m.scs.Deadline(ctx)
+	b, err := codec{}.Encode(deadline, map[string]any{recordKey: rec})
+	if err != nil {
+		return false, err
+	}
+	expiry := m.opts.Now().Add(m.opts.IdleTimeout)
+	if deadline.Before(expiry) {
+		expiry = deadline
+	}
+	ok, err := m.be.swap(ctx, key, rev, b, expiry)
+	if ok {
+		rec.rev = string(b[:revLen])
+	}
+	return ok, err
+}
+
+// Record returns the session record of a loaded context, never nil. Changes
+// to it are saved by Commit.
+func (m *Manager) record(ctx context.Context) *Record {
+	rec, _ := m.scs.Get(ctx, recordKey).(*Record)
+	if rec == nil {
+		rec = &Record{}
+		m.scs.Put(ctx, recordKey, rec)
+	}
+	return rec
+}
+
+// Current returns the signed-in session of a loaded context, or ErrNoSession.
+func (m *Manager) Current(ctx context.Context) (*Record, error) {
+	rec := m.record(ctx)
+	if !rec.SignedIn() {
+		return nil, ErrNoSession
+	}
+	return rec, nil
+}
+
+// Deadline is when the loaded session ends at the latest: its absolute
+// lifetime or its idle timeout, whichever comes first.
+func (m *Manager) Deadline(ctx context.Context) time.Time {
+	rec := m.record(ctx)
+	d := m.scs.Deadline(ctx)
+	if rec.SignedIn() {
+		if idle := rec.LastSeenAt.Add(m.opts.IdleTimeout); idle.Before(d) {
+			d = idle
+		}
+	}
+	return d
+}
+
+// commit saves the session and writes its cookie. The cookie lasts until the
+// absolute deadline; the idle timeout is enforced here, on the server.
+func (m *Manager) commit(ctx context.Context, w http.ResponseWriter) error {
+	token, _, err := m.scs.Commit(ctx)
+	if err != nil {
+		return fmt.Errorf("save session: %w", asStoreErr(err))
+	}
+	m.scs.WriteSessionCookie(ctx, w, token, m.scs.Deadline(ctx))
+	return nil
+}
+
+func (m *Manager) key(ctx context.Context) string { return storeKey(m.scs.Token(ctx)) }
+
+func (m *Manager) entry(ctx context.Context, rec *Record) indexEntry {
+	return indexEntry{PublicID: rec.PublicID, Key: m.key(ctx), Sub: rec.User.ID, SID: rec.User.SessionID}
+}
+
+// ClearCookie tells the browser to drop the session cookie.
+func (m *Manager) ClearCookie(ctx context.Context, w http.ResponseWriter) {
+	m.scs.WriteSessionCookie(ctx, w, "", time.Time{})
+}
+
+var errCorrupt = errors.New("corrupt session record")
+
+// asStoreErr marks errors from scs's store as store failures. scs returns the
+// store's errors unwrapped, and our codec's errors are marked errCorrupt.
+func asStoreErr(err error) error {
+	if err == nil || errors.Is(err, ErrStoreUnavailable) || errors.Is(err, errCorrupt) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+}

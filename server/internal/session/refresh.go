@@ -1,0 +1,214 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/example/scalekit-bff/server/internal/scalekit"
+)
+
+// Refresher spends a refresh token; scalekit.Client satisfies it.
+type Refresher interface {
+	RefreshAccessToken(ctx context.Context, refreshToken scalekit.Token) (*scalekit.TokenResponse, error)
+}
+
+// ErrProviderUnavailable means a fresh access token was needed and the
+// identity provider could not be reached; the session is kept (503).
+var ErrProviderUnavailable = errors.New("identity provider unavailable")
+
+// RefreshOptions configure Fresh.
+type RefreshOptions struct {
+	// Skew refreshes an access token this long before it expires (default 30s).
+	Skew time.Duration
+	// LockTTL is how long one instance may hold a session's refresh lock
+	// (default 15s); a holder that crashed blocks the session no longer.
+	LockTTL time.Duration
+	// Wait bounds how long a request waits for another's refresh (default 10s).
+	Wait time.Duration
+	// Poll is how often a waiting request looks for the other's result
+	// (default 50ms).
+	Poll time.Duration
+}
+
+type refreshGroup struct {
+	singleflight.Group
+	opts RefreshOptions
+}
+
+// SetRefresher enables Fresh.
+func (m *Manager) SetRefresher(r Refresher, opts RefreshOptions) {
+	if opts.Skew <= 0 {
+		opts.Skew = 30 * time.Second
+	}
+	if opts.LockTTL <= 0 {
+		opts.LockTTL = 15 * time.Second
+	}
+	if opts.Wait <= 0 {
+		opts.Wait = 10 * time.Second
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 50 * time.Millisecond
+	}
+	m.refresher = r
+	m.refreshes.opts = opts
+}
+
+// Fresh returns the signed-in session with an access token that is valid for
+// at least the skew, refreshing it first when needed.
+//
+// A rotating refresh token spent twice ends the session at strict providers,
+// so each expiry causes exactly one refresh: requests of one process share one
+// call (singleflight), and processes sharing a store take a short lock with a
+// fencing value; the others wait and reuse the tokens the winner saved. A
+// definitive refusal ends the session (ErrNoSession); an unreachable provider
+// does not (ErrProviderUnavailable, unless the current token is still valid).
+func (m *Manager) Fresh(ctx context.Context) (*Record, error) {
+	rec, err := m.Current(ctx)
+	if err != nil || m.refresher == nil || !m.due(rec) {
+		return rec, err
+	}
+	key := m.key(ctx)
+	v, err, _ := m.refreshes.Do(key, func() (any, error) {
+		// Detached from this request: the others sharing the call must not
+		// fail because this one's client went away.
+		return m.refreshShared(context.WithoutCancel(ctx), key)
+	})
+	switch {
+	case errors.Is(err, ErrProviderUnavailable) && m.opts.Now().Before(rec.AccessTokenExpiresAt):
+		m.log.Warn("access token refresh failed; using the current token until it expires", "err", err)
+		return rec, nil
+	case err != nil:
+		return nil, err
+	}
+	fresh := v.(*Record)
+	*rec = *fresh
+	return rec, nil
+}
+
+func (m *Manager) due(rec *Record) bool {
+	return rec.RefreshToken != "" && !m.opts.Now().Add(m.refreshes.opts.Skew).Before(rec.AccessTokenExpiresAt)
+}
+
+// refreshShared refreshes the stored session under the store-wide lock, or
+// waits for the instance that holds it.
+func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error) {
+	opts := m.refreshes.opts
+	lockName := "refresh:" + key
+	deadline := m.opts.Now().Add(opts.Wait)
+	for {
+		rec, err := m.stored(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if !m.due(rec) {
+			return rec, nil // another instance refreshed it
+		}
+		fence, ok, err := m.be.lock(ctx, lockName, opts.LockTTL)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			rec, err := m.refreshLocked(ctx, key)
+			if uerr := m.be.unlock(ctx, lockName, fence); uerr != nil {
+				m.log.Warn("could not release refresh lock; it expires by itself", "err", uerr)
+			}
+			return rec, err
+		}
+		if m.opts.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: timed out waiting for another refresh", ErrProviderUnavailable)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(opts.Poll):
+		}
+	}
+}
+
+// refreshLocked runs with the lock held: it re-reads the session (the fencing
+// check: the last holder may have finished), spends the refresh token and
+// saves the result with a compare-and-swap.
+func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error) {
+	rec, err := m.stored(ctx, key)
+	if err != nil || !m.due(rec) {
+		return rec, err
+	}
+	resp, err := m.refresher.RefreshAccessToken(ctx, rec.RefreshToken)
+	if refused, ok := errors.AsType[*scalekit.RefusedError](err); ok {
+		m.log.Info("refresh token refused; ending session", "sub", rec.User.ID, "session", rec.PublicID, "code", refused.Code)
+		if err := m.be.remove(ctx, indexEntry{PublicID: rec.PublicID, Key: key, Sub: rec.User.ID, SID: rec.User.SessionID}); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: refresh refused: %w", ErrNoSession, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	}
+	for {
+		next := *rec
+		applyTokens(&next, resp)
+		ok, err := m.write(ctx, key, &next, rec.rev)
+		if err != nil {
+			// The new refresh token exists only in memory now; it is lost and
+			// the session will need a new login, but nothing is corrupted.
+			return nil, err
+		}
+		if ok {
+			m.log.Info("access token refreshed", "sub", rec.User.ID, "session", rec.PublicID)
+			return &next, nil
+		}
+		// A touch changed the record meanwhile: apply the tokens to the new one.
+		if rec, err = m.stored(ctx, key); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func applyTokens(rec *Record, resp *scalekit.TokenResponse) {
+	rec.AccessToken = resp.AccessToken
+	rec.AccessTokenExpiresAt = resp.ExpiresAt
+	if resp.RefreshToken != "" {
+		rec.RefreshToken = resp.RefreshToken
+	}
+	if resp.IDToken != "" {
+		rec.IDToken = resp.IDToken
+	}
+	if c := resp.Claims; c != nil {
+		rec.Roles, rec.Permissions = c.Roles, c.Permissions
+		if c.OrganizationID != "" {
+			rec.OrganizationID = c.OrganizationID
+		}
+	}
+	if u := resp.User; u != nil && u.ID == rec.User.ID {
+		sid := rec.User.SessionID
+		rec.User = *u
+		if rec.User.SessionID == "" {
+			rec.User.SessionID = sid
+		}
+	}
+}
+
+// stored reads a session straight from the store, bypassing the copy loaded
+// into the request's context.
+func (m *Manager) stored(ctx context.Context, key string) (*Record, error) {
+	b, found, err := m.be.find(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ErrNoSession
+	}
+	_, values, err := codec{}.Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	rec := values[recordKey].(*Record)
+	if !rec.SignedIn() {
+		return nil, ErrNoSession
+	}
+	return rec, nil
+}

@@ -1,0 +1,222 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/example/scalekit-bff/server/internal/redistest"
+	"github.com/example/scalekit-bff/server/internal/scalekit"
+)
+
+// rotatingProvider behaves like a strict provider: each refresh token works
+// once, and spending an old one is refused. It counts the refreshes it served.
+type rotatingProvider struct {
+	mu      sync.Mutex
+	current scalekit.Token
+	calls   int
+	clk     *clock
+	down    bool
+	delay   time.Duration
+}
+
+func (p *rotatingProvider) RefreshAccessToken(_ context.Context, rt scalekit.Token) (*scalekit.TokenResponse, error) {
+	time.Sleep(p.delay) // widen the race window so concurrent callers overlap
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		return nil, fmt.Errorf("refresh: %w", scalekit.ErrUnavailable)
+	}
+	p.calls++
+	if rt != p.current {
+		return nil, &scalekit.RefusedError{Code: "invalid_grant", Status: 400}
+	}
+	p.current = scalekit.Token(fmt.Sprintf("rt-%d", p.calls+1))
+	return &scalekit.TokenResponse{
+		AccessToken:  scalekit.Token(fmt.Sprintf("at-%d", p.calls+1)),
+		RefreshToken: p.current,
+		ExpiresAt:    p.clk.Now().Add(5 * time.Minute),
+		Claims:       &scalekit.AccessTokenClaims{Roles: []string{"admin"}, OrganizationID: "org_1"},
+	}, nil
+}
+
+func (p *rotatingProvider) Calls() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls
+}
+
+func expiredRecord(clk *clock) Record {
+	rec := testRecord("usr_r", "ses_r")
+	rec.AccessTokenExpiresAt = clk.Now().Add(-time.Second)
+	return rec
+}
+
+func refreshingManager(t *testing.T, db *redistest.DB, clk *clock, p *rotatingProvider) *Manager {
+	t.Helper()
+	m := newRedisManager(t, db, clk)
+	m.SetRefresher(p, RefreshOptions{LockTTL: 2 * time.Second, Wait: 5 * time.Second, Poll: 5 * time.Millisecond})
+	return m
+}
+
+// freshConcurrently runs n requests of one session spread over managers and
+// returns the access tokens they saw.
+func freshConcurrently(t *testing.T, managers []*Manager, token string, n int) []string {
+	t.Helper()
+	var wg sync.WaitGroup
+	got := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		m := managers[i%len(managers)]
+		ctx := load(t, m, token)
+		wg.Go(func() {
+			rec, err := m.Fresh(ctx)
+			errs[i] = err
+			if err == nil {
+				got[i] = string(rec.AccessToken)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("request %d: Fresh() = %v; want success", i, err)
+		}
+	}
+	return got
+}
+
+func TestFiftyConcurrentRequestsRefreshOnce(t *testing.T) {
+	for _, instances := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d instances", instances), func(t *testing.T) {
+			db := redistest.New(t)
+			clk := newClock()
+			p := &rotatingProvider{current: "rt-1", clk: clk, delay: 20 * time.Millisecond}
+			var managers []*Manager
+			for range instances {
+				managers = append(managers, refreshingManager(t, db, clk, p))
+			}
+			token := signIn(t, managers[0], expiredRecord(clk))
+
+			for i, at := range freshConcurrently(t, managers, token, 50) {
+				if at != "at-2" {
+					t.Errorf("request %d saw access token %q; want the one refreshed token at-2", i, at)
+				}
+			}
+			if got := p.Calls(); got != 1 {
+				t.Errorf("provider refreshes = %d; want exactly 1", got)
+			}
+			rec, err := managers[0].Current(load(t, managers[0], token))
+			if err != nil || rec.RefreshToken != "rt-2" || rec.Roles[0] != "admin" {
+				t.Errorf("stored session = %+v, %v; want rotated refresh token rt-2 and roles from the new token", rec, err)
+			}
+		})
+	}
+}
+
+func TestCrashedLockHolderDoesNotLockSessionOut(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	p := &rotatingProvider{current: "rt-1", clk: clk}
+	m := refreshingManager(t, db, clk, p)
+	token := signIn(t, m, expiredRecord(clk))
+	// Another instance took the lock and died mid-refresh, never releasing it.
+	if _, ok, err := m.be.lock(context.Background(), "refresh:"+storeKey(token), 300*time.Millisecond); !ok || err != nil {
+		t.Fatalf("lock() = %v, %v", ok, err)
+	}
+	rec, err := m.Fresh(load(t, m, token))
+	if err != nil || rec.AccessToken != "at-2" {
+		t.Fatalf("Fresh() with a stale lock = %v, %v; want refreshed once the lock expired", rec, err)
+	}
+	if p.Calls() != 1 {
+		t.Errorf("provider refreshes = %d; want 1", p.Calls())
+	}
+}
+
+func TestRefusedRefreshEndsSession(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	p := &rotatingProvider{current: "rt-other", clk: clk} // our refresh token was revoked
+	m := refreshingManager(t, db, clk, p)
+	token := signIn(t, m, expiredRecord(clk))
+	if _, err := m.Fresh(load(t, m, token)); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("Fresh() refused = %v; want ErrNoSession", err)
+	}
+	if keys := db.Keys(t, "*"); len(keys) != 0 {
+		t.Errorf("keys = %v; want the session and its index gone", keys)
+	}
+}
+
+func TestProviderOutageKeepsSession(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	p := &rotatingProvider{current: "rt-1", clk: clk, down: true}
+	m := refreshingManager(t, db, clk, p)
+	token := signIn(t, m, expiredRecord(clk))
+	if _, err := m.Fresh(load(t, m, token)); !errors.Is(err, ErrProviderUnavailable) {
+		t.Fatalf("Fresh() with provider down = %v; want ErrProviderUnavailable", err)
+	}
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
+	rec, err := m.Fresh(load(t, m, token))
+	if err != nil || rec.AccessToken != "at-2" {
+		t.Fatalf("Fresh() after the provider is back = %v, %v; want refreshed", rec, err)
+	}
+}
+
+func TestDueButValidTokenSurvivesOutage(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	p := &rotatingProvider{current: "rt-1", clk: clk, down: true}
+	m := refreshingManager(t, db, clk, p)
+	rec := testRecord("usr_v", "")
+	rec.AccessTokenExpiresAt = clk.Now().Add(10 * time.Second) // inside the 30s skew
+	token := signIn(t, m, rec)
+	got, err := m.Fresh(load(t, m, token))
+	if err != nil || got.AccessToken != "at-1" {
+		t.Fatalf("Fresh() = %v, %v; want the still-valid token while the provider is down", got, err)
+	}
+}
+
+func TestTouchDoesNotOverwriteRefreshedTokens(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	p := &rotatingProvider{current: "rt-1", clk: clk}
+	m := refreshingManager(t, db, clk, p)
+	token := signIn(t, m, expiredRecord(clk))
+
+	stale := load(t, m, token) // a request that loaded the session before the refresh
+	if _, err := m.Fresh(load(t, m, token)); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Minute)
+	staleRec, _ := m.Current(stale)
+	m.touch(stale, staleRec, clk.Now())
+
+	rec, err := m.Current(load(t, m, token))
+	if err != nil || rec.RefreshToken != "rt-2" {
+		t.Fatalf("stored refresh token = %v, %v; want rt-2 (a stale touch must not roll it back)", rec.RefreshToken, err)
+	}
+}
+
+func TestMemoryStoreRefreshesOnce(t *testing.T) {
+	clk := newClock()
+	p := &rotatingProvider{current: "rt-1", clk: clk, delay: 10 * time.Millisecond}
+	m := NewMemory(Options{Now: clk.Now})
+	m.SetRefresher(p, RefreshOptions{Poll: 5 * time.Millisecond})
+	ctx := load(t, m, "")
+	w := httptest.NewRecorder()
+	if err := m.SignIn(ctx, w, expiredRecord(clk)); err != nil {
+		t.Fatal(err)
+	}
+	token := cookieValue(t, w, m.CookieName())
+	freshConcurrently(t, []*Manager{m}, token, 20)
+	if p.Calls() != 1 {
+		t.Errorf("provider refreshes = %d; want 1", p.Calls())
+	}
+}

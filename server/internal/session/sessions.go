@@ -1,0 +1,157 @@
+package session
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+)
+
+// Listed is one of a user's sessions as /api/sessions shows it.
+type Listed struct {
+	PublicID   string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	UserAgent  string
+	IP         string
+}
+
+// List returns a user's live sessions, most recently seen first, in one store
+// round trip for the index and one for the sessions. Index entries of
+// sessions that ended on their own (idle, lifetime) are pruned on the way.
+func (m *Manager) List(ctx context.Context, sub string) ([]Listed, error) {
+	live, err := m.liveEntries(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Listed, 0, len(live))
+	for _, l := range live {
+		out = append(out, Listed{
+			PublicID: l.rec.PublicID, CreatedAt: l.rec.CreatedAt, LastSeenAt: l.rec.LastSeenAt,
+			UserAgent: l.rec.UserAgent, IP: l.rec.IP,
+		})
+	}
+	slices.SortFunc(out, func(a, b Listed) int {
+		return cmp.Or(b.LastSeenAt.Compare(a.LastSeenAt), cmp.Compare(a.PublicID, b.PublicID))
+	})
+	return out, nil
+}
+
+type liveEntry struct {
+	indexEntry
+	rec *Record
+}
+
+func (m *Manager) liveEntries(ctx context.Context, sub string) ([]liveEntry, error) {
+	entries, err := m.be.byUser(ctx, sub)
+	if err != nil || len(entries) == 0 {
+		return nil, err
+	}
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		keys[i] = e.Key
+	}
+	blobs, err := m.be.findMany(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	var live []liveEntry
+	var gone []indexEntry
+	now := m.opts.Now()
+	for i, b := range blobs {
+		rec := m.decodeLive(b, now)
+		if rec == nil || rec.User.ID != sub {
+			gone = append(gone, entries[i])
+			continue
+		}
+		live = append(live, liveEntry{entries[i], rec})
+	}
+	if err := m.be.unindex(ctx, gone...); err != nil {
+		m.log.Warn("could not prune session index", "err", err)
+	}
+	return live, nil
+}
+
+// decodeLive decodes a stored session, or returns nil when it is gone, past
+// its idle timeout or lifetime, or unreadable.
+func (m *Manager) decodeLive(b []byte, now time.Time) *Record {
+	if b == nil {
+		return nil
+	}
+	_, values, err := codec{}.Decode(b)
+	if err != nil {
+		return nil
+	}
+	rec := values[recordKey].(*Record)
+	if !rec.SignedIn() || now.Sub(rec.LastSeenAt) >= m.opts.IdleTimeout || now.After(rec.CreatedAt.Add(m.opts.Lifetime)) {
+		return nil
+	}
+	return rec
+}
+
+// Revoke ends one of a user's sessions by public id and reports whether the
+// user had such a session.
+func (m *Manager) Revoke(ctx context.Context, sub, publicID string) (bool, error) {
+	entries, err := m.be.byUser(ctx, sub)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if e.PublicID == publicID {
+			b, found, err := m.be.find(ctx, e.Key)
+			if err != nil {
+				return false, err
+			}
+			live := found && m.decodeLive(b, m.opts.Now()) != nil
+			if err := m.be.remove(ctx, e); err != nil {
+				return false, err
+			}
+			if live {
+				m.log.Info("session revoked", "sub", sub, "session", publicID)
+			}
+			return live, nil
+		}
+	}
+	return false, nil
+}
+
+// RevokeOthers ends all of a user's sessions but keepPublicID and returns how
+// many it ended.
+func (m *Manager) RevokeOthers(ctx context.Context, sub, keepPublicID string) (int, error) {
+	entries, err := m.be.byUser(ctx, sub)
+	if err != nil {
+		return 0, err
+	}
+	ended := slices.DeleteFunc(entries, func(e indexEntry) bool { return e.PublicID == keepPublicID })
+	if err := m.be.remove(ctx, ended...); err != nil {
+		return 0, err
+	}
+	if len(ended) > 0 {
+		m.log.Info("other sessions revoked", "sub", sub, "count", len(ended))
+	}
+	return len(ended), nil
+}
+
+// EndProviderSession ends every session signed in through the Scalekit
+// session sid (back-channel logout, webhooks) and returns how many.
+func (m *Manager) EndProviderSession(ctx context.Context, sid string) (int, error) {
+	entries, err := m.be.bySID(ctx, sid)
+	if err != nil {
+		return 0, err
+	}
+	if err := m.be.remove(ctx, entries...); err != nil {
+		return 0, err
+	}
+	return len(entries), nil
+}
+
+// EndUser ends every session of a user and returns how many.
+func (m *Manager) EndUser(ctx context.Context, sub string) (int, error) {
+	return m.RevokeOthers(ctx, sub, "")
+}
+
+// Once records id for ttl and reports whether it is the first time it was
+// seen: replay protection for logout tokens and webhooks, shared by instances.
+func (m *Manager) Once(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	return m.be.once(ctx, id, ttl)
+}

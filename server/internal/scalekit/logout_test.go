@@ -1,0 +1,153 @@
+package scalekit_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/example/scalekit-bff/server/internal/scalekit"
+)
+
+func TestGetLogoutURL(t *testing.T) {
+	tests := []struct {
+		name     string
+		op       opOptions
+		opts     scalekit.LogoutURLOptions
+		wantPath string
+		want     url.Values
+	}{
+		{
+			name:     "end_session_endpoint from discovery",
+			opts:     scalekit.LogoutURLOptions{IDTokenHint: "id.token.hint", PostLogoutRedirectURI: "https://app.example/", State: "st"},
+			wantPath: docLogoutPath,
+			want: url.Values{
+				"id_token_hint":            {"id.token.hint"},
+				"post_logout_redirect_uri": {"https://app.example/"},
+				"state":                    {"st"},
+			},
+		},
+		{
+			name:     "no discovery: Scalekit's fixed path",
+			op:       opOptions{prefix: "/env", noDiscovery: true},
+			opts:     scalekit.LogoutURLOptions{IDTokenHint: "id.token.hint", PostLogoutRedirectURI: "https://app.example/"},
+			wantPath: "/oidc/logout",
+			want: url.Values{
+				"id_token_hint":            {"id.token.hint"},
+				"post_logout_redirect_uri": {"https://app.example/"},
+			},
+		},
+		{
+			name:     "no ID token: client_id instead",
+			opts:     scalekit.LogoutURLOptions{PostLogoutRedirectURI: "https://app.example/"},
+			wantPath: docLogoutPath,
+			want: url.Values{
+				"client_id":                {testClientID},
+				"post_logout_redirect_uri": {"https://app.example/"},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			op := newTestOP(t, tc.op)
+			c := newTestClient(t, op)
+			got, err := c.GetLogoutURL(tc.opts)
+			if err != nil {
+				t.Fatalf("GetLogoutURL: %v", err)
+			}
+			u, err := url.Parse(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if base, want := strings.TrimSuffix(got, "?"+u.RawQuery), op.issuer+tc.wantPath; base != want {
+				t.Errorf("GetLogoutURL endpoint = %q; want %q", base, want)
+			}
+			if diff := cmp.Diff(tc.want, u.Query()); diff != "" {
+				t.Errorf("GetLogoutURL query (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestVerifyLogoutToken(t *testing.T) {
+	op := newTestOP(t, opOptions{})
+	c := newTestClient(t, op)
+	now := op.clock.Now()
+
+	valid := op.logoutClaims()
+	got, err := c.VerifyLogoutToken(context.Background(), op.sign(keyA(), valid))
+	if err != nil {
+		t.Fatalf("VerifyLogoutToken(valid) = %v; want nil", err)
+	}
+	want := &scalekit.LogoutTokenClaims{
+		Subject: "usr_123", SessionID: "ses_1", JTI: valid["jti"].(string),
+		IssuedAt: now, ExpiresAt: now.Add(2 * time.Minute),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("VerifyLogoutToken (-want +got):\n%s", diff)
+	}
+
+	// edit returns valid claims with changes; a nil value deletes the claim.
+	edit := func(changes map[string]any) map[string]any {
+		claims := op.logoutClaims()
+		for k, v := range changes {
+			if v == nil {
+				delete(claims, k)
+			} else {
+				claims[k] = v
+			}
+		}
+		return claims
+	}
+	event := map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}
+	tests := []struct {
+		name      string
+		token     string
+		wantValid bool
+	}{
+		{"sid only", op.sign(keyA(), edit(map[string]any{"sub": nil})), true},
+		{"sub only", op.sign(keyA(), edit(map[string]any{"sid": nil})), true},
+		{"no exp", op.sign(keyA(), edit(map[string]any{"exp": nil})), true},
+		{"iat a minute ahead (clock skew)", op.sign(keyA(), edit(map[string]any{"iat": now.Add(time.Minute).Unix()})), true},
+		{"aud list with us", op.sign(keyA(), edit(map[string]any{"aud": []string{"other", testClientID}})), true},
+
+		{"bad signature", op.sign(testKey{keyA().kid, keyX().priv}, valid), false},
+		{"unknown key", op.sign(keyX(), valid), false},
+		{"alg none", unsignedJWT(t, keyA().kid, valid), false},
+		{"HS256 with the public key as secret", hmacWithPublicKey(t, valid), false},
+		{"wrong aud", op.sign(keyA(), edit(map[string]any{"aud": "someone-else"})), false},
+		{"wrong iss", op.sign(keyA(), edit(map[string]any{"iss": "https://evil.example"})), false},
+		{"missing events", op.sign(keyA(), edit(map[string]any{"events": nil})), false},
+		{"other event only", op.sign(keyA(), edit(map[string]any{"events": map[string]any{"urn:other": map[string]any{}}})), false},
+		{"event is not an object", op.sign(keyA(), edit(map[string]any{"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": true}})), false},
+		{"events is not an object", op.sign(keyA(), edit(map[string]any{"events": []string{"http://schemas.openid.net/event/backchannel-logout"}})), false},
+		{"has a nonce", op.sign(keyA(), edit(map[string]any{"nonce": "n"})), false},
+		{"an ID token", op.sign(keyA(), op.idClaims("n")), false},
+		{"no sid and no sub", op.sign(keyA(), edit(map[string]any{"sid": nil, "sub": nil})), false},
+		{"missing jti", op.sign(keyA(), edit(map[string]any{"jti": nil})), false},
+		{"missing iat", op.sign(keyA(), edit(map[string]any{"iat": nil})), false},
+		{"iat far in the future", op.sign(keyA(), edit(map[string]any{"iat": now.Add(time.Hour).Unix()})), false},
+		{"iat too old", op.sign(keyA(), edit(map[string]any{"iat": now.Add(-time.Hour).Unix(), "exp": nil})), false},
+		{"expired", op.sign(keyA(), edit(map[string]any{"exp": now.Add(-time.Hour).Unix()})), false},
+		{"garbage", "not a token", false},
+		{"with the event", op.sign(keyA(), edit(map[string]any{"events": event})), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.VerifyLogoutToken(context.Background(), tc.token)
+			switch {
+			case tc.wantValid && err != nil:
+				t.Errorf("VerifyLogoutToken = %v; want nil", err)
+			case !tc.wantValid && !errors.Is(err, scalekit.ErrInvalidToken):
+				t.Errorf("VerifyLogoutToken = %+v, %v; want ErrInvalidToken", got, err)
+			case !tc.wantValid:
+				t.Logf("VerifyLogoutToken: %v", err)
+				checkNoSecrets(t, "error", err.Error())
+			}
+		})
+	}
+}

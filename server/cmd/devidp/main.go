@@ -1,0 +1,128 @@
+// Command devidp runs the development identity provider on its own, for
+// docker-compose and the end-to-end tests. It is configured by the DEV_IDP_*
+// variables of devidp.OptionsFromEnv, refuses to start when
+// APP_ENV=production, listens only on loopback unless
+// DEV_IDP_ALLOW_NON_LOOPBACK=true, and stops gracefully on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/example/scalekit-bff/server/internal/devidp"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "devidp:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `Usage: devidp
+
+Runs the development identity provider (never in production). Environment:
+  DEV_IDP_ADDR                       listen address (default 127.0.0.1:8081)
+  DEV_IDP_ALLOW_NON_LOOPBACK         "true" to listen on a non-loopback address
+  DEV_IDP_ISSUER                     issuer URL (default http://<addr>)
+  DEV_IDP_ACCESS_TOKEN_TTL           default 5m
+  DEV_IDP_ID_TOKEN_TTL               default 1h
+  DEV_IDP_REFRESH_TOKEN_TTL          default 720h
+  DEV_IDP_CLIENT_ID                  default dev-client
+  DEV_IDP_CLIENT_SECRET              default dev-secret
+  DEV_IDP_REDIRECT_URIS              comma-separated (default http://localhost:8080/auth/callback)
+  DEV_IDP_POST_LOGOUT_REDIRECT_URIS  comma-separated (default http://localhost:8080/)
+  DEV_IDP_BACKCHANNEL_LOGOUT_URI     where to POST logout tokens (default none)
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	flags := flag.NewFlagSet("devidp", flag.ContinueOnError)
+	flags.SetOutput(stdout)
+	flags.Usage = func() { fmt.Fprint(stdout, usage) }
+	if err := flags.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if flags.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q; configure with DEV_IDP_* variables (see -h)", flags.Args())
+	}
+	if getenv("APP_ENV") == "production" {
+		return errors.New("refusing to start with APP_ENV=production: anyone who reaches the development identity provider can sign in as anyone")
+	}
+	opts, err := devidp.OptionsFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	if err := devidp.CheckAddr(opts.Addr, opts.AllowNonLoopback); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	if getenv("DEV_IDP_ISSUER") == "" {
+		opts.Config.Issuer = "http://" + issuerHost(ln.Addr())
+	}
+	logger := slog.New(slog.NewTextHandler(stdout, nil))
+	opts.Config.Logger = logger
+	idp, err := devidp.New(opts.Config)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, idp.Banner())
+	return serve(ctx, logger, ln, idp)
+}
+
+// serve runs the provider until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, logger *slog.Logger, ln net.Listener, idp *devidp.Server) error {
+	srv := &http.Server{
+		Handler:           idp,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	logger.Info("development identity provider listening", "addr", ln.Addr().String(), "issuer", idp.Issuer())
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	logger.Info("development identity provider stopped")
+	return nil
+}
+
+// issuerHost is the address the listener got (which matters for port 0),
+// with an unspecified host shown as localhost.
+func issuerHost(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return addr.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}

@@ -1,0 +1,208 @@
+package devidp
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// User is a person known to the provider.
+type User struct {
+	ID            string // usr_…
+	Email         string
+	EmailVerified bool
+	Name          string
+	GivenName     string
+	FamilyName    string
+	Picture       string
+	Memberships   []Membership
+}
+
+// Membership is a user's place in an organization.
+type Membership struct {
+	OrganizationID   string // org_…
+	OrganizationName string
+	Roles            []string
+}
+
+// DefaultOrganizationID is the organization that new users join, unless
+// their authorize request named another existing organization.
+const DefaultOrganizationID = "org_acme"
+
+// rolePermissions is the seeded role catalogue; tokens carry the union of
+// the permissions of a member's roles.
+var rolePermissions = map[string][]string{
+	"admin":  {"org:read", "org:write", "members:manage"},
+	"member": {"org:read"},
+}
+
+type organization struct{ id, name string }
+
+// directory holds organizations and users; Server.mu guards it.
+type directory struct {
+	orgs   []organization
+	users  []*User // seeded first, then in order of sign-up
+	seeded int     // how many users were seeded: the login page's buttons
+}
+
+func seedDirectory() directory {
+	acme := organization{"org_acme", "Acme Inc"}
+	globex := organization{"org_globex", "Globex Corp"}
+	return directory{
+		orgs: []organization{acme, globex},
+		users: []*User{
+			{
+				ID: "usr_alice", Email: "alice@acme.test", EmailVerified: true,
+				Name: "Alice Admin", GivenName: "Alice", FamilyName: "Admin",
+				Memberships: []Membership{
+					{acme.id, acme.name, []string{"admin"}},
+					{globex.id, globex.name, []string{"member"}},
+				},
+			},
+			{
+				ID: "usr_bob", Email: "bob@acme.test", EmailVerified: true,
+				Name: "Bob Member", GivenName: "Bob", FamilyName: "Member",
+				Memberships: []Membership{{acme.id, acme.name, []string{"member"}}},
+			},
+			{
+				ID: "usr_carol", Email: "carol@globex.test", EmailVerified: false,
+				Name: "Carol Unverified", GivenName: "Carol", FamilyName: "Unverified",
+				Memberships: []Membership{{globex.id, globex.name, []string{"member"}}},
+			},
+		},
+		seeded: 3,
+	}
+}
+
+func (d *directory) org(id string) (organization, bool) {
+	for _, o := range d.orgs {
+		if o.id == id {
+			return o, true
+		}
+	}
+	return organization{}, false
+}
+
+func (d *directory) user(id string) *User {
+	for _, u := range d.users {
+		if u.ID == id {
+			return u
+		}
+	}
+	return nil
+}
+
+func (d *directory) userByEmail(email string) *User {
+	for _, u := range d.users {
+		if strings.EqualFold(u.Email, email) {
+			return u
+		}
+	}
+	return nil
+}
+
+func (u *User) membership(orgID string) (Membership, bool) {
+	for _, m := range u.Memberships {
+		if m.OrganizationID == orgID {
+			return m, true
+		}
+	}
+	return Membership{}, false
+}
+
+func (u *User) clone() User {
+	c := *u
+	c.Memberships = make([]Membership, len(u.Memberships))
+	for i, m := range u.Memberships {
+		c.Memberships[i] = Membership{m.OrganizationID, m.OrganizationName, slices.Clone(m.Roles)}
+	}
+	return c
+}
+
+// Users returns copies of the seeded and signed-up users, seeded first.
+func (s *Server) Users() []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	users := make([]User, len(s.dir.users))
+	for i, u := range s.dir.users {
+		users[i] = u.clone()
+	}
+	return users
+}
+
+// user returns a copy of the user with the given ID.
+func (s *Server) user(id string) (User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.dir.user(id); u != nil {
+		return u.clone(), true
+	}
+	return User{}, false
+}
+
+// SetRoles replaces a user's roles in an organization, making the user a
+// member first if needed, as an administrator would at the provider. The next
+// access token issued for that user and organization (at a refresh, say)
+// carries the new roles. Known roles are "admin" and "member"; an empty list
+// leaves a membership without roles.
+func (s *Server) SetRoles(userID, orgID string, roles []string) error {
+	for _, r := range roles {
+		if _, ok := rolePermissions[r]; !ok {
+			return fmt.Errorf("devidp: SetRoles: unknown role %q (want admin or member)", r)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.dir.user(userID)
+	if u == nil {
+		return fmt.Errorf("devidp: SetRoles: unknown user %q", userID)
+	}
+	org, ok := s.dir.org(orgID)
+	if !ok {
+		return fmt.Errorf("devidp: SetRoles: unknown organization %q", orgID)
+	}
+	for i := range u.Memberships {
+		if u.Memberships[i].OrganizationID == orgID {
+			u.Memberships[i].Roles = slices.Clone(roles)
+			return nil
+		}
+	}
+	u.Memberships = append(u.Memberships, Membership{org.id, org.name, slices.Clone(roles)})
+	return nil
+}
+
+// findOrCreateUser returns the user with this email, or a new user who joins
+// orgID (when it exists) or DefaultOrganizationID as a "member". New users
+// count as verified: the real hosted page would have sent a one-time code.
+func (s *Server) findOrCreateUser(email, name, orgID string) (u User, created bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if existing := s.dir.userByEmail(email); existing != nil {
+		return existing.clone(), false
+	}
+	org, ok := s.dir.org(orgID)
+	if !ok {
+		org, _ = s.dir.org(DefaultOrganizationID)
+	}
+	if name == "" {
+		name, _, _ = strings.Cut(email, "@")
+	}
+	given, family, _ := strings.Cut(name, " ")
+	nu := &User{
+		ID: "usr_" + randomDigits(), Email: email, EmailVerified: true,
+		Name: name, GivenName: given, FamilyName: strings.TrimSpace(family),
+		Memberships: []Membership{{org.id, org.name, []string{"member"}}},
+	}
+	s.dir.users = append(s.dir.users, nu)
+	return nu.clone(), true
+}
+
+// permissions returns the sorted union of the roles' permissions.
+func permissions(roles []string) []string {
+	perms := []string{}
+	for _, r := range roles {
+		perms = append(perms, rolePermissions[r]...)
+	}
+	slices.Sort(perms)
+	return slices.Compact(perms)
+}

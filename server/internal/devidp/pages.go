@@ -1,0 +1,163 @@
+package devidp
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+var pages = map[string]*template.Template{
+	"login":         parsePage("login.html"),
+	"signup":        parsePage("signup.html"),
+	"organizations": parsePage("organizations.html"),
+	"message":       parsePage("message.html"),
+}
+
+func parsePage(name string) *template.Template {
+	return template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name))
+}
+
+type hiddenField struct{ Name, Value string }
+
+type userButton struct{ ID, Name, Email string }
+
+type orgButton struct{ ID, Name string }
+
+// pageData feeds every template; each page uses a few fields.
+type pageData struct {
+	Stylesheet string
+	Title      string
+	Message    string
+	Error      string
+	Action     string // the forms' target: this provider's /oauth/authorize
+	Hidden     []hiddenField
+	Users      []userButton
+	Orgs       []orgButton
+	UserID     string
+	UserLabel  string
+	Name       string
+	Email      string
+	SignupURL  string
+	LoginURL   string
+}
+
+func (s *Server) newPageData(title string, req authRequest) pageData {
+	d := pageData{Stylesheet: s.path + "/static/style.css", Title: title, Action: s.path + "/oauth/authorize"}
+	v := req.values()
+	for _, f := range req.fields() {
+		if *f.ptr != "" {
+			d.Hidden = append(d.Hidden, hiddenField{f.name, *f.ptr})
+		}
+	}
+	v.Set("prompt", "create")
+	d.SignupURL = d.Action + "?" + v.Encode()
+	v.Del("prompt")
+	d.LoginURL = d.Action + "?" + v.Encode()
+	return d
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, status int, req authRequest, email, errMsg string) {
+	if req.Prompt == "create" {
+		s.renderSignup(w, status, req, "", email, errMsg)
+		return
+	}
+	d := s.newPageData("Sign in", req)
+	d.Error = errMsg
+	d.Email = email
+	if d.Email == "" {
+		d.Email = req.LoginHint
+	}
+	s.mu.Lock()
+	for _, u := range s.dir.users[:s.dir.seeded] {
+		d.Users = append(d.Users, userButton{u.ID, u.Name, u.Email})
+	}
+	s.mu.Unlock()
+	s.render(w, status, "login", d, req.RedirectURI)
+}
+
+func (s *Server) renderSignup(w http.ResponseWriter, status int, req authRequest, name, email, errMsg string) {
+	d := s.newPageData("Create your account", req)
+	d.Error, d.Name, d.Email = errMsg, name, email
+	if d.Email == "" {
+		d.Email = req.LoginHint
+	}
+	s.render(w, status, "signup", d, req.RedirectURI)
+}
+
+func (s *Server) renderOrganizations(w http.ResponseWriter, req authRequest, u User) {
+	d := s.newPageData("Choose an organization", req)
+	d.UserID = u.ID
+	d.UserLabel = u.Name + " (" + u.Email + ")"
+	for _, m := range u.Memberships {
+		d.Orgs = append(d.Orgs, orgButton{m.OrganizationID, m.OrganizationName})
+	}
+	s.render(w, http.StatusOK, "organizations", d, req.RedirectURI)
+}
+
+func (s *Server) renderMessage(w http.ResponseWriter, status int, title, message string) {
+	d := pageData{Stylesheet: s.path + "/static/style.css", Title: title, Message: message}
+	s.render(w, status, "message", d, "")
+}
+
+// render writes a page with headers that forbid scripts, framing and
+// referrers. formTarget is the redirect_uri the page's forms end up at.
+func (s *Server) render(w http.ResponseWriter, status int, page string, d pageData, formTarget string) {
+	var buf bytes.Buffer
+	if err := pages[page].ExecuteTemplate(&buf, "layout", d); err != nil {
+		s.log.Error("render page", "page", page, "err", err)
+		http.Error(w, "The page could not be shown.", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", contentSecurityPolicy(formTarget))
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// contentSecurityPolicy allows no scripts and only our stylesheet. Browsers
+// apply form-action to the redirects that follow a form POST, so the
+// redirect_uri's origin must be listed or the code never reaches the client.
+func contentSecurityPolicy(formTarget string) string {
+	formAction := "'none'"
+	if formTarget != "" {
+		formAction = "'self' " + cspSource(formTarget)
+	}
+	return strings.Join([]string{
+		"default-src 'none'",
+		"style-src 'self'",
+		"img-src 'self' data:",
+		"form-action " + formAction,
+		"frame-ancestors 'none'",
+		"base-uri 'none'",
+	}, "; ")
+}
+
+// cspSource is the origin of a URL as a CSP source expression, or its scheme
+// for URLs without a host (an app's custom scheme).
+func cspSource(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return ""
+	case u.Host == "":
+		return u.Scheme + ":"
+	default:
+		return u.Scheme + "://" + u.Host
+	}
+}
+
+func handleStylesheet(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	http.ServeFileFS(w, r, templateFS, "templates/style.css")
+}

@@ -1,0 +1,87 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/example/scalekit-bff/server/internal/session"
+)
+
+type userJSON struct {
+	ID            string `json:"id"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"emailVerified"`
+	Name          string `json:"name"`
+	GivenName     string `json:"givenName"`
+	FamilyName    string `json:"familyName"`
+	Picture       string `json:"picture"`
+}
+
+type sessionInfoJSON struct {
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+type meResponse struct {
+	User           userJSON        `json:"user"`
+	OrganizationID string          `json:"organizationId"`
+	Roles          []string        `json:"roles"`
+	Permissions    []string        `json:"permissions"`
+	Session        sessionInfoJSON `json:"session"`
+}
+
+func newUserJSON(rec *session.Record) userJSON {
+	u := rec.User
+	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name,
+		GivenName: u.GivenName, FamilyName: u.FamilyName, Picture: u.Picture}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// handleMe answers the signed-in user's profile, refreshing the access token
+// first when it is due, so roles and permissions are the provider's latest.
+func handleMe(sessions *session.Manager) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		rec, err := sessions.Fresh(ctx)
+		if err != nil {
+			return err // 401 or 503, decided in errors.go
+		}
+		return c.JSON(http.StatusOK, meResponse{
+			User:           newUserJSON(rec),
+			OrganizationID: rec.OrganizationID,
+			Roles:          nonNil(rec.Roles),
+			Permissions:    nonNil(rec.Permissions),
+			Session:        sessionInfoJSON{ID: rec.PublicID, CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: sessions.Deadline(ctx).UTC()},
+		})
+	}
+}
+
+type sessionResponse struct {
+	Authenticated bool      `json:"authenticated"`
+	User          *userJSON `json:"user,omitempty"`
+	ExpiresAt     time.Time `json:"expiresAt,omitzero"`
+}
+
+// handleSession always answers 200, so the SPA can bootstrap without an
+// error. It does not refresh tokens: a provider outage must not make a
+// signed-in user look signed out.
+func handleSession(sessions *session.Manager) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		rec, err := sessions.Current(ctx)
+		if err != nil {
+			return c.JSON(http.StatusOK, sessionResponse{Authenticated: false})
+		}
+		u := newUserJSON(rec)
+		return c.JSON(http.StatusOK, sessionResponse{Authenticated: true, User: &u, ExpiresAt: sessions.Deadline(ctx).UTC()})
+	}
+}

@@ -1,0 +1,170 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/example/scalekit-bff/server/internal/session"
+)
+
+// requestID accepts a caller's X-Request-Id only when it is short and plain,
+// so a log line cannot be forged or bloated through it.
+func requestID() echo.MiddlewareFunc {
+	return middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		Generator: func() string {
+			b := make([]byte, 12)
+			_, _ = rand.Read(b)
+			return base64.RawURLEncoding.EncodeToString(b)
+		},
+		Skipper: func(c echo.Context) bool {
+			id := c.Request().Header.Get(echo.HeaderXRequestID)
+			if id == "" {
+				return false
+			}
+			if !plainID(id) {
+				c.Request().Header.Del(echo.HeaderXRequestID)
+				return false
+			}
+			c.Response().Header().Set(echo.HeaderXRequestID, id)
+			return true
+		},
+	})
+}
+
+func plainID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// requestLog logs one line per request with the route pattern, never the
+// URI: the callback's ?code= is a credential. No cookies, headers or bodies.
+func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		HandleError:  true,
+		LogStatus:    true,
+		LogLatency:   true,
+		LogMethod:    true,
+		LogRoutePath: true,
+		LogRequestID: true,
+		LogRemoteIP:  true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			route := v.RoutePath
+			if route == "" || route == "/*" {
+				route = "(spa)"
+			}
+			logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+				slog.String("method", v.Method),
+				slog.String("route", route),
+				slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency),
+				slog.String("request_id", v.RequestID),
+				slog.String("ip", v.RemoteIP),
+			)
+			return nil
+		},
+	})
+}
+
+// recoverPanics turns a panic into a 500 with a generic message; the stack
+// goes to the log, never to the client.
+func recoverPanics(logger *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableErrorHandler: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			logger.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err, "stack", string(stack))
+			return err
+		},
+	})
+}
+
+// securityHeaders go on every response; the CSP allows no inline script, no
+// framing, and forms that post only to us or the identity provider.
+func securityHeaders(formOrigins string) echo.MiddlewareFunc {
+	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; " +
+		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; " +
+		"form-action 'self' " + formOrigins
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("Content-Security-Policy", csp)
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+			if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+				h.Set(echo.HeaderCacheControl, "no-store")
+			}
+			return next(c)
+		}
+	}
+}
+
+// hsts is added when the public origin is https.
+func hsts() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Response().Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			return next(c)
+		}
+	}
+}
+
+// loadSession loads the browser's session before the handler runs. A store
+// failure is a clean 503 here, before any byte is written; handlers that
+// change the session save it explicitly. (scs's LoadAndSave, wrapped with
+// echo.WrapMiddleware, commits again after a handler that changed the session
+// and returned an error, and sends two Set-Cookie headers.)
+func loadSession(sessions *session.Manager) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			var token string
+			if ck, err := c.Cookie(sessions.CookieName()); err == nil {
+				token = ck.Value
+			}
+			ctx, err := sessions.Load(c.Request().Context(), token)
+			if err != nil {
+				return err
+			}
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+// checkCSRF guards state-changing API calls. A custom header cannot be sent
+// cross-origin without a CORS preflight, which we never approve, and
+// Sec-Fetch-Site names a cross-site request outright (OWASP CSRF Prevention
+// Cheat Sheet: custom request headers, Fetch Metadata).
+func checkCSRF() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			switch r.Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions:
+				return next(c)
+			}
+			if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+				return &apiError{status: http.StatusForbidden, code: "csrf_failed", message: "Cross-site requests are not allowed."}
+			}
+			if r.Header.Get("X-CSRF") != "1" {
+				return &apiError{status: http.StatusForbidden, code: "csrf_failed", message: "The X-CSRF: 1 header is required."}
+			}
+			return next(c)
+		}
+	}
+}

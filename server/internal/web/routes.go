@@ -1,0 +1,42 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/scalekit"
+	"github.com/example/scalekit-bff/server/internal/session"
+)
+
+// addRoutes is every route of DESIGN.md on one screen.
+func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler) {
+	e.GET("/healthz", handleHealthz())
+	e.GET("/readyz", handleReadyz(sessions, auth))
+
+	withSession := loadSession(sessions)
+	a := e.Group("/auth")
+	a.GET("/login", handleLogin(logger, cfg, sessions, auth, ""), withSession)
+	a.GET("/signup", handleLogin(logger, cfg, sessions, auth, "create"), withSession)
+	a.GET("/callback", handleCallback(logger, cfg, sessions, auth), withSession)
+	a.POST("/logout", handleLogout(logger, cfg, sessions, auth), checkCSRF(), withSession)
+	a.POST("/backchannel-logout", handleBackchannelLogout(logger, sessions, auth))
+	e.POST("/webhooks/scalekit", handleWebhook(logger, cfg, sessions))
+
+	// Route-level middleware, not e.Group("/api", ...): a group with middleware
+	// registers a catch-all that turns every 405 into a 404.
+	api := func(method, path string, h echo.HandlerFunc) {
+		e.Add(method, "/api"+path, h, checkCSRF(), withSession)
+	}
+	api(http.MethodGet, "/me", handleMe(sessions))
+	api(http.MethodGet, "/session", handleSession(sessions))
+	api(http.MethodGet, "/sessions", handleListSessions(sessions))
+	api(http.MethodDelete, "/sessions", handleRevokeOtherSessions(sessions))
+	api(http.MethodDelete, "/sessions/:id", handleRevokeSession(sessions))
+	e.GET("/api/openapi.json", handleOpenAPI())
+
+	e.GET("/*", handleSPA(spa))
+	e.HEAD("/*", handleSPA(spa))
+}

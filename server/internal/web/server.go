@@ -1,0 +1,58 @@
+// Package web is the BFF's HTTP surface: Echo wiring, the routes of
+// DESIGN.md, and the mapping of errors to its JSON error shape.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/scalekit"
+	"github.com/example/scalekit-bff/server/internal/session"
+)
+
+// NewServer wires the routes and middleware around the given dependencies.
+// Middleware order, outer to inner: request id, panic recovery, request log,
+// security headers, body limit; then per group the session and the CSRF check.
+func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(logger)
+	// Trusting X-Forwarded-For is opt-in: without an extractor, Echo believes
+	// whatever the client sends.
+	e.IPExtractor = echo.ExtractIPDirect()
+	if cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
+
+	e.Use(requestID())
+	e.Use(recoverPanics(logger))
+	e.Use(requestLog(logger))
+	e.Use(securityHeaders(formOrigin(cfg)))
+	if cfg.BaseURL.Scheme == "https" {
+		e.Use(hsts())
+	}
+	e.Use(middleware.BodyLimit("64K"))
+
+	addRoutes(e, logger, cfg, sessions, auth, spa)
+	return e
+}
+
+// formOrigin is the environment's origin: the hosted login page is a form
+// navigation away from us, which CSP's form-action must allow.
+func formOrigin(cfg config.Config) string {
+	env := cfg.ScalekitEnvironmentURL
+	if env == "" {
+		env = "http://" + cfg.DevIDPAddr
+	}
+	u, err := url.Parse(env)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}

@@ -1,0 +1,113 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+func TestHealthz(t *testing.T) {
+	e := newTestServer(t)
+	r := e.get(e.browser(), "/healthz")
+	wantStatus(t, r, http.StatusOK)
+}
+
+func TestAnonymousAPI(t *testing.T) {
+	e := newTestServer(t)
+	c := e.browser()
+	r := e.get(c, "/api/me")
+	wantStatus(t, r, http.StatusUnauthorized)
+	if got := r.errorCode(t); got != "unauthenticated" {
+		t.Errorf("/api/me error = %q; want unauthenticated", got)
+	}
+	r = e.get(c, "/api/session")
+	wantStatus(t, r, http.StatusOK)
+	if strings.TrimSpace(string(r.body)) != `{"authenticated":false}` {
+		t.Errorf("/api/session = %s; want {\"authenticated\":false}", r.body)
+	}
+	if len(r.Cookies()) != 0 {
+		t.Errorf("anonymous /api/session set cookies %v; want none", r.Cookies())
+	}
+}
+
+func TestAPIErrorsAreJSON(t *testing.T) {
+	e := newTestServer(t)
+	c := e.browser()
+	tests := []struct {
+		method, path string
+		header       []string
+		body         string
+		status       int
+		code         string
+	}{
+		{"GET", "/api/nope", nil, "", 404, "not_found"},
+		{"GET", "/api/", nil, "", 404, "not_found"},
+		{"POST", "/api/me", []string{"X-CSRF", "1"}, "", 405, "method_not_allowed"},
+		{"PUT", "/api/session", []string{"X-CSRF", "1"}, "", 405, "method_not_allowed"},
+		{"POST", "/auth/logout", nil, "", 403, "csrf_failed"},
+		{"POST", "/auth/logout", []string{"X-CSRF", "1", "Sec-Fetch-Site", "cross-site"}, "", 403, "csrf_failed"},
+		{"DELETE", "/api/sessions", nil, "", 403, "csrf_failed"},
+		{"DELETE", "/api/sessions", []string{"X-CSRF", "1"}, "", 401, "unauthenticated"},
+		{"POST", "/auth/logout", []string{"X-CSRF", "1"}, strings.Repeat("x", 70<<10), 413, "payload_too_large"},
+		{"POST", "/auth/backchannel-logout", nil, "", 400, "bad_request"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			r := e.do(c, tc.method, tc.path, strings.NewReader(tc.body), tc.header...)
+			if r.StatusCode != tc.status {
+				t.Fatalf("%s %s = %d %s; want %d", tc.method, tc.path, r.StatusCode, r.body, tc.status)
+			}
+			if got := r.Header.Get("Content-Type"); !strings.HasPrefix(got, "application/json") {
+				t.Errorf("Content-Type = %q; want JSON", got)
+			}
+			if got := r.errorCode(t); got != tc.code {
+				t.Errorf("error = %q; want %q", got, tc.code)
+			}
+		})
+	}
+}
+
+func TestSPAServing(t *testing.T) {
+	e := newTestServer(t)
+	c := e.browser()
+	for _, path := range []string{"/", "/dashboard", "/sessions?x=1", "/login-error?error=%3Cscript%3E"} {
+		r := e.get(c, path)
+		wantStatus(t, r, http.StatusOK)
+		if !strings.Contains(string(r.body), "<div id=root>") {
+			t.Errorf("GET %s body = %q; want index.html", path, r.body)
+		}
+		if got := r.Header.Get("Cache-Control"); got != "no-cache" {
+			t.Errorf("GET %s Cache-Control = %q; want no-cache", path, got)
+		}
+		csp := r.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("CSP = %q; want script-src 'self', no unsafe-inline, frame-ancestors 'none'", csp)
+		}
+		for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"} {
+			if got := r.Header.Get(h); got != want {
+				t.Errorf("%s = %q; want %q", h, got, want)
+			}
+		}
+	}
+	r := e.get(c, "/assets/app-abc.js")
+	wantStatus(t, r, http.StatusOK)
+	if got := r.Header.Get("Cache-Control"); got != "public, max-age=31536000, immutable" {
+		t.Errorf("asset Cache-Control = %q; want a long immutable cache", got)
+	}
+	wantStatus(t, e.get(c, "/assets/missing-123.js"), http.StatusNotFound)
+}
+
+func TestRequestIDIsBounded(t *testing.T) {
+	e := newTestServer(t)
+	c := e.browser()
+	r := e.get(c, "/healthz", "X-Request-Id", "abc-123")
+	if got := r.Header.Get("X-Request-Id"); got != "abc-123" {
+		t.Errorf("X-Request-Id = %q; want the caller's plain id kept", got)
+	}
+	r = e.get(c, "/healthz", "X-Request-Id", strings.Repeat("a", 200))
+	if got := r.Header.Get("X-Request-Id"); len(got) > 64 || got == "" {
+		t.Errorf("X-Request-Id = %q; want a fresh bounded id instead of an oversized one", got)
+	}
+}

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/gomodule/redigo/redis"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/example/scalekit-bff/server/internal/redistest"
 	"github.com/example/scalekit-bff/server/internal/scalekit"

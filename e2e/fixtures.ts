@@ -1,0 +1,125 @@
+// Shared steps for the e2e specs: specs import `test` and `expect` from here.
+import AxeBuilder from '@axe-core/playwright';
+import { test as base, expect, type APIRequestContext, type Page } from '@playwright/test';
+import { idpAddr } from '../playwright.config';
+
+export { expect };
+
+export const idpURL = `http://${idpAddr}`;
+
+export interface TestUser {
+  email: string;
+  /** Seeded users have a button on the hosted page; others type their email. */
+  name?: string;
+  /** For users in several organizations: the one to pick on the chooser page. */
+  organization?: string;
+}
+
+/** The development identity provider's seeded test users. */
+export const users = {
+  alice: { name: 'Alice Admin', email: 'alice@acme.test', organization: 'Acme Inc' },
+  bob: { name: 'Bob Member', email: 'bob@acme.test' },
+  carol: { name: 'Carol Unverified', email: 'carol@globex.test' },
+} satisfies Record<string, TestUser>;
+
+/**
+ * A user no other test (or earlier run) has touched: typing a new email on the
+ * hosted page creates them in Acme Inc. Tests that list or revoke a user's
+ * sessions use one, so parallel tests cannot see or end each other's sessions.
+ */
+export function freshUser(label: string): TestUser {
+  const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  return { email: `e2e-${label}-${unique}@acme.test` };
+}
+
+/** Drives the hosted login page the browser is on, through to the app. */
+export async function completeHostedLogin(page: Page, user: TestUser): Promise<void> {
+  await expect(page.getByRole('heading', { name: 'Sign in to Scalekit (development)' })).toBeVisible();
+  if (user.name) {
+    await page.getByRole('button', { name: `Continue as ${user.name} (${user.email})` }).click();
+  } else {
+    await page.getByLabel('Email', { exact: true }).fill(user.email);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+  }
+  if (user.organization) {
+    await expect(page.getByRole('heading', { name: 'Choose an organization' })).toBeVisible();
+    await page.getByRole('button', { name: user.organization }).click();
+  }
+}
+
+/** Signs in from the landing page, as a person would, and waits for the dashboard. */
+export async function signIn(page: Page, user: TestUser): Promise<void> {
+  await page.goto('/');
+  await page.getByRole('link', { name: 'Sign in', exact: true }).click();
+  await completeHostedLogin(page, user);
+  await expect(page).toHaveURL('/dashboard');
+  await expect(page.getByRole('main').getByText(user.email)).toBeVisible();
+}
+
+/** What a person does when they come back to a tab: it becomes visible and focused. */
+export async function returnToTab(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+    window.dispatchEvent(new Event('focus'));
+  });
+}
+
+/** The identity provider's grant counters (GET /debug/counters). */
+export class Idp {
+  constructor(private readonly request: APIRequestContext) {}
+
+  async counters(): Promise<Record<string, number>> {
+    const response = await this.request.get(`${idpURL}/debug/counters`);
+    expect(response.ok(), `GET ${idpURL}/debug/counters answered ${response.status()}`).toBe(true);
+    return (await response.json()) as Record<string, number>;
+  }
+
+  async refreshCount(): Promise<number> {
+    return (await this.counters()).refresh_token ?? 0;
+  }
+}
+
+/** axe-core violations that matter: serious or critical, against WCAG 2.1 A/AA. */
+export async function seriousA11yViolations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
+    .analyze();
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+export const test = base.extend<{
+  signIn: (user: TestUser) => Promise<void>;
+  idp: Idp;
+  failOnPageErrors: void;
+}>({
+  // Every page of every test: an uncaught error, or anything the server's CSP
+  // refused (an inline script or style would be), fails the test.
+  failOnPageErrors: [
+    async ({ context }, use) => {
+      const problems: string[] = [];
+      const watch = (page: Page) => {
+        page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.message}`));
+        page.on('console', (message) => {
+          if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) {
+            problems.push(`${page.url()}: ${message.text()}`);
+          }
+        });
+      };
+      context.pages().forEach(watch);
+      context.on('page', watch);
+      await use();
+      expect(problems, 'page errors and CSP violations').toEqual([]);
+    },
+    { auto: true },
+  ],
+  signIn: async ({ page }, use) => {
+    await use((user) => signIn(page, user));
+  },
+  idp: async ({ playwright }, use) => {
+    const request = await playwright.request.newContext();
+    await use(new Idp(request));
+    await request.dispose();
+  },
+});

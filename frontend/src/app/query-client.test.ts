@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../lib/api';
+import { shouldRetry } from './query-client';
+
+describe('shouldRetry', () => {
+  it.each([400, 401, 403, 404, 429])('never retries a %i', (status) => {
+    expect(shouldRetry(0, new ApiError(status, 'x', 'x'))).toBe(false);
+  });
+
+  it('retries a 503 or a network error twice', () => {
+    const outage = new ApiError(503, 'session_store_unavailable', 'x');
+    expect(shouldRetry(0, outage)).toBe(true);
+    expect(shouldRetry(1, new ApiError(0, 'network_error', 'x'))).toBe(true);
+    expect(shouldRetry(2, outage)).toBe(false);
+  });
+});

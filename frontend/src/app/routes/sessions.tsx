@@ -1,0 +1,16 @@
+import { CurrentSession } from '../../features/session/components/current-session';
+import { RequireAuth } from '../../features/session/components/require-auth';
+import { SessionList } from '../../features/sessions/components/session-list';
+
+export function SessionsRoute() {
+  return (
+    <>
+      <title>Sessions · Scalekit BFF</title>
+      <h1>Sessions</h1>
+      <RequireAuth>
+        <CurrentSession />
+        <SessionList />
+      </RequireAuth>
+    </>
+  );
+}

@@ -1,0 +1,19 @@
+import { queryOptions, useQuery } from '@tanstack/react-query';
+import { api, type ResponseBody } from '../../lib/api';
+
+export type Me = ResponseBody<'/api/me', 'get'>;
+
+export function getMe(signal?: AbortSignal): Promise<Me> {
+  return api<Me>('/api/me', { signal });
+}
+
+export function meQueryOptions() {
+  return queryOptions({
+    queryKey: ['me'],
+    queryFn: ({ signal }) => getMe(signal),
+  });
+}
+
+export function useMe() {
+  return useQuery(meQueryOptions());
+}

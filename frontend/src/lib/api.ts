@@ -1,0 +1,94 @@
+// The one fetch wrapper. Every request rides on the HttpOnly session cookie the
+// server set: the SPA never sees, stores or sends a token itself.
+import type { paths } from './api-schema';
+
+/** An error answer from the server, or a failure to reach it (status 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** The JSON body of a path's successful (200) answer, as the OpenAPI document says. */
+export type ResponseBody<
+  P extends keyof paths,
+  M extends keyof paths[P],
+> = paths[P][M] extends {
+  responses: { 200: { content: { 'application/json': infer T } } };
+}
+  ? T
+  : never;
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RequestOptions {
+  method?: Method;
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+// The server refuses unsafe methods without this header (DESIGN.md, "CSRF"): a
+// cross-site form cannot set it, and no CORS is allowed, so a cross-site fetch cannot either.
+const unsafeMethods = new Set<Method>(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const method = options.method ?? 'GET';
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (unsafeMethods.has(method)) headers['X-CSRF'] = '1';
+  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      credentials: 'same-origin',
+      signal: options.signal,
+    });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'network_error', 'We could not reach the server. Check your connection and try again.');
+  }
+
+  if (!response.ok) throw await toApiError(response);
+  if (response.status === 204) return undefined as T;
+
+  const text = await response.text();
+  if (text === '') return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ApiError(response.status, 'bad_response', 'The server sent an answer we could not read.');
+  }
+}
+
+async function toApiError(response: Response): Promise<ApiError> {
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    body = undefined;
+  }
+  if (isErrorBody(body)) return new ApiError(response.status, body.error, body.message);
+  return new ApiError(response.status, 'unknown', `The server answered with status ${response.status}.`);
+}
+
+function isErrorBody(body: unknown): body is { error: string; message: string } {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as { error?: unknown }).error === 'string' &&
+    typeof (body as { message?: unknown }).message === 'string'
+  );
+}
+
+export function isApiError(err: unknown, status?: number): err is ApiError {
+  return err instanceof ApiError && (status === undefined || err.status === status);
+}

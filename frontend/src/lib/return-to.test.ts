@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { currentPath, loginUrl, signupUrl } from './return-to';
+
+describe('login links', () => {
+  it('carries returnTo, login_hint and organization_id, encoded', () => {
+    expect(loginUrl({ returnTo: '/sessions?tab=a&b=c' })).toBe('/auth/login?returnTo=%2Fsessions%3Ftab%3Da%26b%3Dc');
+    expect(loginUrl({ returnTo: '/dashboard', loginHint: 'a+b@acme.test' })).toBe(
+      '/auth/login?returnTo=%2Fdashboard&login_hint=a%2Bb%40acme.test',
+    );
+    expect(loginUrl({ organizationId: 'org_acme' })).toBe('/auth/login?organization_id=org_acme');
+    expect(signupUrl()).toBe('/auth/signup');
+  });
+
+  it('builds the current path from pathname and search', () => {
+    expect(currentPath({ pathname: '/sessions', search: '?x=1' })).toBe('/sessions?x=1');
+  });
+});

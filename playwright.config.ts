@@ -1,0 +1,54 @@
+import { defineConfig } from '@playwright/test';
+
+// The e2e suite runs against the real server (`go run ./server/cmd/bff`) with its
+// built-in identity provider, short access-token lifetimes (so refresh happens
+// during the tests), a real Redis, and the SPA embedded from `npm run build`.
+const port = 18080;
+const baseURL = `http://localhost:${port}`;
+export const idpAddr = '127.0.0.1:18081';
+
+export default defineConfig({
+  testDir: './e2e',
+  forbidOnly: !!process.env.CI,
+  retries: 0, // a retry hides a flake
+  workers: 2,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  reporter: process.env.CI ? [['list'], ['html', { open: 'never' }]] : 'list',
+  use: {
+    baseURL,
+    browserName: 'chromium',
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      // Debian's Chromium: no browser download (see DEVELOPERS.md).
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  webServer: {
+    command: 'go run ./server/cmd/bff',
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 180_000,
+    // The server's request log is long; E2E_SERVER_LOG=1 shows it.
+    stdout: process.env.E2E_SERVER_LOG ? 'pipe' : 'ignore',
+    stderr: 'pipe',
+    env: {
+      LISTEN_ADDR: `127.0.0.1:${port}`,
+      APP_BASE_URL: baseURL,
+      APP_ENV: 'test',
+      DEV_IDP_ADDR: idpAddr,
+      DEV_IDP_ACCESS_TOKEN_TTL: '5s',
+      TOKEN_REFRESH_SKEW: '2s',
+      REDIS_URL: process.env.E2E_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    },
+  },
+});

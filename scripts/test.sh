@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs every test: Go (unit, integration
+# against a real Redis, race detector), the frontend checks, a start-up smoke
+# test of the shipped binary, and the Playwright end-to-end suite in Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Redis at $REDIS_URL"
+scripts/ensure-redis.sh
+
+step "Chromium at $CHROMIUM_PATH"
+if [ ! -x "$CHROMIUM_PATH" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "test.sh: Chromium is missing at $CHROMIUM_PATH: install Debian's chromium package or set CHROMIUM_PATH" >&2
+    exit 1
+  fi
+fi
+"$CHROMIUM_PATH" --version
+
+step "npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+
+step "Frontend: types, unit tests, API types, build, bundle budget"
+npm run test:frontend
+
+step "Go: vet and tests (race detector, real Redis)"
+go vet ./...
+go test -race -count=1 ./...
+
+step "Start-up smoke test of the shipped binary"
+scripts/smoke.sh
+
+step "End-to-end: Playwright in headless Chromium"
+npm run test:e2e

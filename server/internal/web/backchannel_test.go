@@ -16,7 +16,7 @@ const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 func (e *testEnv) logoutToken(mutate func(map[string]any)) string {
 	e.t.Helper()
 	claims := map[string]any{
-		"iss": e.idpSrv.URL, "aud": "bff-test", "iat": time.Now().Unix(), "exp": time.Now().Add(2 * time.Minute).Unix(),
+		"iss": e.issuer, "aud": "bff-test", "iat": time.Now().Unix(), "exp": time.Now().Add(2 * time.Minute).Unix(),
 		"jti": "jti-" + time.Now().Format(time.RFC3339Nano), "sub": "usr_alice",
 		"events": map[string]any{backchannelEvent: map[string]any{}},
 	}
@@ -41,7 +41,7 @@ func TestBackchannelLogoutRefusesBadTokens(t *testing.T) {
 	e.login(c, "usr_alice")
 	sid := providerSessionOf(t, e, c)
 
-	otherKey, err := jwtSignedWithForeignKey(map[string]any{"iss": e.idpSrv.URL, "aud": "bff-test", "sid": sid, "jti": "x",
+	otherKey, err := jwtSignedWithForeignKey(map[string]any{"iss": e.issuer, "aud": "bff-test", "sid": sid, "jti": "x",
 		"iat": time.Now().Unix(), "events": map[string]any{backchannelEvent: map[string]any{}}})
 	if err != nil {
 		t.Fatal(err)

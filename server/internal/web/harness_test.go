@@ -37,6 +37,7 @@ type testEnv struct {
 	cfg      config.Config
 	logs     *syncBuffer
 	redisURL string
+	issuer   string // the provider's issuer: its URL, or a path under it
 	sopts    func(*session.Options)
 	// idpIsDown makes the provider's token endpoint answer 503, as during an outage.
 	idpIsDown atomic.Bool
@@ -49,7 +50,7 @@ func (e *testEnv) idpDown(down bool) { e.idpIsDown.Store(down) }
 func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manager) {
 	t := e.t
 	t.Helper()
-	auth, err := scalekit.New(t.Context(), scalekit.Config{EnvironmentURL: e.idpSrv.URL, ClientID: "bff-test", ClientSecret: "bff-test-secret", Logger: logger})
+	auth, err := scalekit.New(t.Context(), scalekit.Config{EnvironmentURL: e.issuer, ClientID: "bff-test", ClientSecret: "bff-test-secret", Logger: logger})
 	if err != nil {
 		t.Fatalf("scalekit.New: %v", err)
 	}
@@ -169,6 +170,7 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 		t.Fatalf("devidp.New: %v", err)
 	}
 	e.idp = idp
+	e.issuer = idpCfg.Issuer
 	idpHandler = idp
 
 	e.db = redistest.New(t)
@@ -179,7 +181,7 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 	env := map[string]string{
 		"APP_ENV":                  "test",
 		"APP_BASE_URL":             e.app.URL,
-		"SCALEKIT_ENVIRONMENT_URL": e.idpSrv.URL,
+		"SCALEKIT_ENVIRONMENT_URL": e.issuer,
 		"SCALEKIT_CLIENT_ID":       "bff-test",
 		"SCALEKIT_CLIENT_SECRET":   "bff-test-secret",
 		"SCALEKIT_WEBHOOK_SECRET":  testWebhookSecret,

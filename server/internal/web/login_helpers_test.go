@@ -37,7 +37,7 @@ func (e *testEnv) startLogin(c *http.Client, path string) response {
 	r := e.get(c, path)
 	wantStatus(e.t, r, http.StatusFound)
 	loc := r.Header.Get("Location")
-	if !strings.HasPrefix(loc, e.idpSrv.URL+"/oauth/authorize?") {
+	if !strings.HasPrefix(loc, e.issuer+"/oauth/authorize?") {
 		e.t.Fatalf("login redirected to %q; want the environment's authorize endpoint", loc)
 	}
 	page := e.get(c, loc)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/example/scalekit-bff/server/internal/devidp"
 )
 
 type meJSON struct {
@@ -197,7 +199,7 @@ func TestLogout(t *testing.T) {
 	var body struct{ LogoutURL string }
 	r.json(t, &body)
 	lu, err := url.Parse(body.LogoutURL)
-	if err != nil || !strings.HasPrefix(body.LogoutURL, e.idpSrv.URL+"/oidc/logout?") {
+	if err != nil || !strings.HasPrefix(body.LogoutURL, e.issuer+"/oidc/logout?") {
 		t.Fatalf("logoutUrl = %q; want the environment's /oidc/logout", body.LogoutURL)
 	}
 	if lu.Query().Get("id_token_hint") == "" || lu.Query().Get("post_logout_redirect_uri") != e.app.URL+"/" {
@@ -279,4 +281,18 @@ func assertNoJWT(t *testing.T, what string, r response) {
 			}
 		}
 	}
+}
+
+// TestIssuerWithPath: any standards-compliant OpenID Provider can stand in for
+// Scalekit, including one whose issuer has a path (Dex's /dex, Keycloak's
+// /realms/x): the server finds its endpoints by discovery.
+func TestIssuerWithPath(t *testing.T) {
+	e := newTestServer(t, withIDP(func(c *devidp.Config) { c.Issuer += "/dex" }))
+	if !strings.HasSuffix(e.issuer, "/dex") {
+		t.Fatalf("issuer = %q; want a path", e.issuer)
+	}
+	c := e.browser()
+	e.login(c, "usr_bob")
+	wantStatus(t, e.get(c, "/api/me"), http.StatusOK)
+	wantStatus(t, e.get(c, "/readyz"), http.StatusOK)
 }

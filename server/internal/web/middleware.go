@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
 
 	"github.com/example/scalekit-bff/server/internal/session"
 )
@@ -167,4 +169,21 @@ func checkCSRF() echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// rateLimit bounds, per client IP and per instance, the routes that start
+// work at the provider or in the store for anyone who asks: login, callback,
+// back-channel logout and webhooks. Echo's limiter is a token bucket
+// (golang.org/x/time/rate); the API proper is behind a session already.
+func rateLimit(perSecond float64, burst int) echo.MiddlewareFunc {
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(perSecond), Burst: burst, ExpiresIn: 3 * time.Minute,
+		}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			c.Response().Header().Set("Retry-After", "1")
+			return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", message: "Too many requests. Please slow down."}
+		},
+	})
 }

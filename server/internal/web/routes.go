@@ -17,13 +17,13 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *s
 	e.GET("/readyz", handleReadyz(sessions, auth))
 
 	withSession := loadSession(sessions)
-	a := e.Group("/auth")
-	a.GET("/login", handleLogin(logger, cfg, sessions, auth, ""), withSession)
-	a.GET("/signup", handleLogin(logger, cfg, sessions, auth, "create"), withSession)
-	a.GET("/callback", handleCallback(logger, cfg, sessions, auth), withSession)
-	a.POST("/logout", handleLogout(logger, cfg, sessions, auth), checkCSRF(), withSession)
-	a.POST("/backchannel-logout", handleBackchannelLogout(logger, sessions, auth))
-	e.POST("/webhooks/scalekit", handleWebhook(logger, cfg, sessions))
+	limited := rateLimit(20, 60) // per client IP; generous for people, a wall for scripts
+	e.GET("/auth/login", handleLogin(logger, cfg, sessions, auth, ""), limited, withSession)
+	e.GET("/auth/signup", handleLogin(logger, cfg, sessions, auth, "create"), limited, withSession)
+	e.GET("/auth/callback", handleCallback(logger, cfg, sessions, auth), limited, withSession)
+	e.POST("/auth/logout", handleLogout(logger, cfg, sessions, auth), checkCSRF(), withSession)
+	e.POST("/auth/backchannel-logout", handleBackchannelLogout(logger, sessions, auth), limited)
+	e.POST("/webhooks/scalekit", handleWebhook(logger, cfg, sessions), limited)
 
 	// Route-level middleware, not e.Group("/api", ...): a group with middleware
 	// registers a catch-all that turns every 405 into a 404.

@@ -111,3 +111,22 @@ func TestRequestIDIsBounded(t *testing.T) {
 		t.Errorf("X-Request-Id = %q; want a fresh bounded id instead of an oversized one", got)
 	}
 }
+
+func TestLoginIsRateLimited(t *testing.T) {
+	e := newTestServer(t)
+	c := e.browser()
+	var last response
+	for range 100 { // far above the burst of 60, faster than 20 a second
+		if last = e.get(c, "/auth/login"); last.StatusCode == http.StatusTooManyRequests {
+			break
+		}
+	}
+	wantStatus(t, last, http.StatusTooManyRequests)
+	if last.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	r := e.do(c, http.MethodPost, "/auth/backchannel-logout", nil)
+	if r.StatusCode != http.StatusTooManyRequests || r.errorCode(t) != "rate_limited" {
+		t.Errorf("backchannel after the burst = %d %s; want 429 rate_limited JSON", r.StatusCode, r.body)
+	}
+}

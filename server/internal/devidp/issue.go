@@ -53,6 +53,7 @@ func (s *Server) issueTokens(client Client, ps providerSession, scope, refreshSc
 	}
 	if slices.Contains(strings.Fields(refreshScope), "offline_access") {
 		resp.RefreshToken = s.newRefreshToken(client.ID, ps.id, refreshScope)
+		resp.RefreshExpiresIn = int64(s.refreshTTL.Seconds())
 	}
 	return resp, nil
 }

@@ -34,8 +34,11 @@ type tokenResponse struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
-	IDToken      string `json:"id_token"`
-	Scope        string `json:"scope"`
+	// RefreshExpiresIn is non-standard (Keycloak sends it): the refresh
+	// token's lifetime, which the BFF caps its sessions by.
+	RefreshExpiresIn int64  `json:"refresh_expires_in,omitempty"`
+	IDToken          string `json:"id_token"`
+	Scope            string `json:"scope"`
 }
 
 // handleToken serves /oauth/token. It logs the grant type, client, subject

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -102,13 +104,20 @@ func (c *OIDCClient) newTokenResponse(ctx context.Context, p *provider, tok *oau
 	if claims != nil && !claims.ExpiresAt.IsZero() && (expiresAt.IsZero() || claims.ExpiresAt.Before(expiresAt)) {
 		expiresAt = claims.ExpiresAt
 	}
+	var refreshExpiresAt time.Time
+	if tok.RefreshToken != "" {
+		if secs := extraSeconds(tok, "refresh_expires_in", "refresh_token_expires_in"); secs > 0 {
+			refreshExpiresAt = time.Now().Add(time.Duration(secs) * time.Second)
+		}
+	}
 	return &TokenResponse{
-		AccessToken:  Token(tok.AccessToken),
-		RefreshToken: Token(tok.RefreshToken),
-		IDToken:      Token(rawIDToken),
-		ExpiresAt:    expiresAt,
-		User:         user,
-		Claims:       claims,
+		RefreshTokenExpiresAt: refreshExpiresAt,
+		AccessToken:           Token(tok.AccessToken),
+		RefreshToken:          Token(tok.RefreshToken),
+		IDToken:               Token(rawIDToken),
+		ExpiresAt:             expiresAt,
+		User:                  user,
+		Claims:                claims,
 	}, nil
 }
 
@@ -139,4 +148,20 @@ func tokenError(err error) error {
 	default:
 		return &RefusedError{Code: re.ErrorCode, Description: re.ErrorDescription, Status: status}
 	}
+}
+
+// extraSeconds reads a lifetime in seconds from the token response's extra
+// fields: a JSON number, or a string in a form-encoded answer.
+func extraSeconds(tok *oauth2.Token, names ...string) int64 {
+	for _, name := range names {
+		switch v := tok.Extra(name).(type) {
+		case float64:
+			return int64(v)
+		case string:
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return 0
 }

@@ -97,6 +97,10 @@ type TokenResponse struct {
 	RefreshToken Token // empty when the provider did not rotate it
 	IDToken      Token // empty when the provider sent none
 	ExpiresAt    time.Time
+	// RefreshTokenExpiresAt is when the refresh token expires, when the
+	// provider says so (refresh_expires_in or refresh_token_expires_in, as
+	// Keycloak and others send); zero when it does not.
+	RefreshTokenExpiresAt time.Time
 	// User is set when an ID token came back (always on a code exchange).
 	User *User
 	// Claims are the access token's verified claims when it is a JWT signed by

@@ -79,6 +79,11 @@ func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, signedIn Re
 	rec.CreatedAt = now
 	rec.LastSeenAt = now
 	rec.PendingLogins = old.PendingLogins
+	// The session never outlives its refresh token (where the provider says
+	// when that expires): scs's deadline sets the store's and cookie's expiry.
+	if t := rec.RefreshTokenExpiresAt; !t.IsZero() && t.Before(m.scs.Deadline(ctx)) {
+		m.scs.SetDeadline(ctx, t)
+	}
 	m.scs.Put(ctx, recordKey, &rec)
 	if err := m.commit(ctx, w); err != nil {
 		return err

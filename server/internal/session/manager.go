@@ -155,7 +155,7 @@ func (m *Manager) Load(ctx context.Context, cookieValue string) (context.Context
 		return loaded, nil
 	}
 	now := m.opts.Now()
-	if now.Sub(rec.LastSeenAt) >= m.opts.IdleTimeout || now.After(rec.CreatedAt.Add(m.opts.Lifetime)) {
+	if m.ended(rec, now) {
 		if err := m.be.remove(ctx, m.entry(loaded, rec)); err != nil {
 			return ctx, fmt.Errorf("end expired session: %w", err)
 		}
@@ -166,6 +166,14 @@ func (m *Manager) Load(ctx context.Context, cookieValue string) (context.Context
 		m.touch(loaded, rec, now)
 	}
 	return loaded, nil
+}
+
+// ended reports whether a signed-in session is past its idle timeout, its
+// absolute lifetime, or its refresh token's expiry.
+func (m *Manager) ended(rec *Record, now time.Time) bool {
+	return now.Sub(rec.LastSeenAt) >= m.opts.IdleTimeout ||
+		now.After(rec.CreatedAt.Add(m.opts.Lifetime)) ||
+		(!rec.RefreshTokenExpiresAt.IsZero() && !now.Before(rec.RefreshTokenExpiresAt))
 }
 
 // touch moves a session's last-seen time and store expiry forward. It is a
@@ -229,6 +237,9 @@ func (m *Manager) Deadline(ctx context.Context) time.Time {
 	if rec.SignedIn() {
 		if idle := rec.LastSeenAt.Add(m.opts.IdleTimeout); idle.Before(d) {
 			d = idle
+		}
+		if rt := rec.RefreshTokenExpiresAt; !rt.IsZero() && rt.Before(d) {
+			d = rt
 		}
 	}
 	return d

@@ -28,6 +28,9 @@ type Record struct {
 	RefreshToken         scalekit.Token `json:"rt,omitempty"`
 	IDToken              scalekit.Token `json:"it,omitempty"`
 	AccessTokenExpiresAt time.Time      `json:"atx,omitzero"`
+	// RefreshTokenExpiresAt, when the provider reports it, bounds the session:
+	// a session must not outlive the refresh token that keeps it going.
+	RefreshTokenExpiresAt time.Time `json:"rtx,omitzero"`
 
 	CreatedAt  time.Time `json:"created,omitzero"`
 	LastSeenAt time.Time `json:"seen,omitzero"`

@@ -173,6 +173,7 @@ func applyTokens(rec *Record, resp *scalekit.TokenResponse) {
 	rec.AccessTokenExpiresAt = resp.ExpiresAt
 	if resp.RefreshToken != "" {
 		rec.RefreshToken = resp.RefreshToken
+		rec.RefreshTokenExpiresAt = resp.RefreshTokenExpiresAt
 	}
 	if resp.IDToken != "" {
 		rec.IDToken = resp.IDToken

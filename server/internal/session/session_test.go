@@ -387,3 +387,23 @@ func TestOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionNeverOutlivesRefreshToken(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	m := newRedisManager(t, db, clk) // lifetime 1h, idle 10m
+	rec := testRecord("usr_rt", "")
+	rec.RefreshTokenExpiresAt = clk.Now().Add(20 * time.Minute)
+	token := signIn(t, m, rec)
+	ctx := load(t, m, token)
+	if got := m.Deadline(ctx); !got.Equal(rec.RefreshTokenExpiresAt) && got.After(rec.RefreshTokenExpiresAt) {
+		t.Errorf("Deadline() = %v; want at most the refresh token's expiry %v", got, rec.RefreshTokenExpiresAt)
+	}
+	for range 4 { // busy, never idle
+		clk.Advance(5 * time.Minute)
+		load(t, m, token)
+	}
+	if _, err := m.Current(load(t, m, token)); !errors.Is(err, ErrNoSession) {
+		t.Errorf("Current() after the refresh token expired = %v; want ErrNoSession", err)
+	}
+}

@@ -83,7 +83,7 @@ func (m *Manager) decodeLive(b []byte, now time.Time) *Record {
 		return nil
 	}
 	rec := values[recordKey].(*Record)
-	if !rec.SignedIn() || now.Sub(rec.LastSeenAt) >= m.opts.IdleTimeout || now.After(rec.CreatedAt.Add(m.opts.Lifetime)) {
+	if !rec.SignedIn() || m.ended(rec, now) {
 		return nil
 	}
 	return rec

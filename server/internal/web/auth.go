@@ -104,14 +104,15 @@ func handleCallback(logger *slog.Logger, cfg config.Config, sessions *session.Ma
 
 func newRecord(resp *scalekit.AuthenticationResponse, userAgent, ip string) session.Record {
 	rec := session.Record{
-		User:                 resp.User,
-		OrganizationID:       resp.User.OrganizationID,
-		AccessToken:          resp.AccessToken,
-		RefreshToken:         resp.RefreshToken,
-		IDToken:              resp.IDToken,
-		AccessTokenExpiresAt: resp.ExpiresAt,
-		UserAgent:            truncate(userAgent, 256),
-		IP:                   ip,
+		User:                  resp.User,
+		OrganizationID:        resp.User.OrganizationID,
+		AccessToken:           resp.AccessToken,
+		RefreshToken:          resp.RefreshToken,
+		IDToken:               resp.IDToken,
+		AccessTokenExpiresAt:  resp.ExpiresAt,
+		RefreshTokenExpiresAt: resp.RefreshTokenExpiresAt,
+		UserAgent:             truncate(userAgent, 256),
+		IP:                    ip,
 	}
 	if cl := resp.Claims; cl != nil {
 		rec.Roles, rec.Permissions = cl.Roles, cl.Permissions

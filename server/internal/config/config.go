@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
 // Config is the whole configuration of the BFF.
@@ -107,6 +109,11 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 
+	if c.ScalekitWebhookSecret != "" {
+		if _, err := standardwebhooks.NewWebhook(c.ScalekitWebhookSecret); err != nil {
+			errs = append(errs, errors.New("SCALEKIT_WEBHOOK_SECRET: want the endpoint's secret as Scalekit shows it (whsec_ followed by base64), got something else"))
+		}
+	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		bad("LISTEN_ADDR", "host:port such as :8080", c.ListenAddr)
 	}

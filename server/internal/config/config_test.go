@@ -76,6 +76,7 @@ func TestLoadBad(t *testing.T) {
 		{"cookie secure", map[string]string{"COOKIE_SECURE": "maybe"}, `COOKIE_SECURE: want true or false, got "maybe"`, ""},
 		{"listen", map[string]string{"LISTEN_ADDR": "8080"}, "LISTEN_ADDR: want host:port", ""},
 		{"devidp addr", map[string]string{"DEV_IDP_ADDR": "nope"}, "DEV_IDP_ADDR:", ""},
+		{"webhook secret", map[string]string{"SCALEKIT_WEBHOOK_SECRET": "whsec_!!not base64!!"}, "SCALEKIT_WEBHOOK_SECRET: want", "not base64"},
 		{"app env", map[string]string{"APP_ENV": "prod"}, `APP_ENV: want development, test or production, got "prod"`, ""},
 		{"env url without client", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "https://x.scalekit.dev"}, "SCALEKIT_CLIENT_ID:", ""},
 		{"env url not a url", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "x.scalekit.dev", "SCALEKIT_CLIENT_ID": "a", "SCALEKIT_CLIENT_SECRET": "b"}, "SCALEKIT_ENVIRONMENT_URL:", ""},

@@ -61,7 +61,9 @@ func (c *OIDCClient) AuthenticateWithCode(ctx context.Context, code, redirectURI
 // caller should check that User.ID is still the session's subject.
 //
 // Errors: as AuthenticateWithCode. A reused or revoked refresh token is a
-// *RefusedError with Code "invalid_grant".
+// *RefusedError with Code "invalid_grant". When the provider answered but
+// its tokens failed verification, the error comes with a response holding
+// only the rotated refresh token, for the caller to keep.
 func (c *OIDCClient) RefreshAccessToken(ctx context.Context, refreshToken Token) (*TokenResponse, error) {
 	if refreshToken == "" {
 		return nil, errors.New("scalekit: refresh: empty refresh token")
@@ -79,16 +81,26 @@ func (c *OIDCClient) RefreshAccessToken(ctx context.Context, refreshToken Token)
 	if tok.RefreshToken == string(refreshToken) {
 		tok.RefreshToken = ""
 	}
+	// The provider has spent the old refresh token by now. If its answer
+	// fails verification, the new refresh token is still the only one that
+	// works: it comes back, alone, with the error.
+	spentOnly := func(err error) (*TokenResponse, error) {
+		var partial *TokenResponse
+		if tok.RefreshToken != "" {
+			partial = &TokenResponse{RefreshToken: Token(tok.RefreshToken)}
+		}
+		return partial, fmt.Errorf("refresh: %w", err)
+	}
 	var user *User
 	rawIDToken, _ := tok.Extra("id_token").(string)
 	if rawIDToken != "" {
 		if user, err = c.verifyIDToken(ctx, p, rawIDToken, tok.AccessToken, nil); err != nil {
-			return nil, fmt.Errorf("refresh: %w", err)
+			return spentOnly(err)
 		}
 	}
 	tr, err := c.newTokenResponse(ctx, p, tok, rawIDToken, user)
 	if err != nil {
-		return nil, fmt.Errorf("refresh: %w", err)
+		return spentOnly(err)
 	}
 	return tr, nil
 }
@@ -107,7 +119,7 @@ func (c *OIDCClient) newTokenResponse(ctx context.Context, p *provider, tok *oau
 	var refreshExpiresAt time.Time
 	if tok.RefreshToken != "" {
 		if secs := extraSeconds(tok, "refresh_expires_in", "refresh_token_expires_in"); secs > 0 {
-			refreshExpiresAt = time.Now().Add(time.Duration(secs) * time.Second)
+			refreshExpiresAt = c.now().Add(time.Duration(secs) * time.Second)
 		}
 	}
 	return &TokenResponse{

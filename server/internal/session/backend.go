@@ -32,6 +32,7 @@ type backend interface {
 	unlock(ctx context.Context, name, fence string) error
 	// once records id for ttl and reports whether it was new.
 	once(ctx context.Context, id string, ttl time.Duration) (bool, error)
+	forget(ctx context.Context, id string) error
 }
 
 // indexEntry ties a session to its user and Scalekit session.

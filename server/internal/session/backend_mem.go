@@ -162,3 +162,10 @@ func (b *memBackend) once(_ context.Context, id string, ttl time.Duration) (bool
 	b.seen[id] = now.Add(ttl)
 	return true, nil
 }
+
+func (b *memBackend) forget(_ context.Context, id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.seen, id)
+	return nil
+}

@@ -205,3 +205,8 @@ func (b *redisBackend) once(ctx context.Context, id string, ttl time.Duration) (
 	}
 	return err == nil, err
 }
+
+func (b *redisBackend) forget(ctx context.Context, id string) error {
+	_, err := b.do(ctx, "DEL", b.prefix+"once:"+id)
+	return err
+}

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 )
@@ -10,27 +9,47 @@ import (
 // StartLogin remembers a login this browser has started, under its state,
 // and saves the session. Old and excess pending logins are dropped, oldest
 // first, so a browser cannot grow its session without bound.
+//
+// An existing session is changed with compare-and-swap writes, like every
+// other write to it, so this never brings back a refresh token or a session
+// that a concurrent request rotated or revoked. A session that is gone gets a
+// new token.
 func (m *Manager) StartLogin(ctx context.Context, w http.ResponseWriter, state string, p PendingLogin) error {
-	rec := m.record(ctx)
 	now := m.opts.Now()
 	p.CreatedAt = now
-	pending := make(map[string]PendingLogin, len(rec.PendingLogins)+1)
-	for s, old := range rec.PendingLogins {
-		if now.Sub(old.CreatedAt) < m.opts.PendingLoginTTL {
-			pending[s] = old
-		}
-	}
-	for len(pending) >= m.opts.MaxPendingLogins {
-		oldest := ""
-		for s, old := range pending {
-			if oldest == "" || old.CreatedAt.Before(pending[oldest].CreatedAt) {
-				oldest = s
+	add := func(rec *Record) bool {
+		pending := make(map[string]PendingLogin, len(rec.PendingLogins)+1)
+		for s, old := range rec.PendingLogins {
+			if now.Sub(old.CreatedAt) < m.opts.PendingLoginTTL {
+				pending[s] = old
 			}
 		}
-		delete(pending, oldest)
+		for len(pending) >= m.opts.MaxPendingLogins {
+			oldest := ""
+			for s, old := range pending {
+				if oldest == "" || old.CreatedAt.Before(pending[oldest].CreatedAt) {
+					oldest = s
+				}
+			}
+			delete(pending, oldest)
+		}
+		pending[state] = p
+		rec.PendingLogins = pending
+		return true
 	}
-	pending[state] = p
-	rec.PendingLogins = pending
+	if m.scs.Token(ctx) != "" {
+		found, err := m.update(ctx, add)
+		if err != nil || found {
+			return err // the token is unchanged: no cookie to write
+		}
+		// Revoked or expired meanwhile: start over with a new, empty session.
+		if err := m.scs.RenewToken(ctx); err != nil {
+			return asStoreErr(err)
+		}
+		m.scs.Put(ctx, recordKey, &Record{})
+	}
+	rec := m.record(ctx)
+	add(rec)
 	m.scs.Put(ctx, recordKey, rec)
 	return m.commit(ctx, w)
 }
@@ -39,17 +58,27 @@ func (m *Manager) StartLogin(ctx context.Context, w http.ResponseWriter, state s
 // A state is usable once: the session is saved before the code is spent, so a
 // replayed callback finds nothing.
 func (m *Manager) TakePendingLogin(ctx context.Context, state string) (PendingLogin, bool, error) {
-	rec := m.record(ctx)
-	p, ok := rec.PendingLogins[state]
-	if !ok || state == "" {
+	if state == "" || m.scs.Token(ctx) == "" {
 		return PendingLogin{}, false, nil
 	}
-	delete(rec.PendingLogins, state)
-	m.scs.Put(ctx, recordKey, rec)
-	// The token is unchanged, so no cookie is written: the sign-in that follows
-	// writes the only Set-Cookie of the response.
-	if _, _, err := m.scs.Commit(ctx); err != nil {
-		return PendingLogin{}, false, fmt.Errorf("save session: %w", asStoreErr(err))
+	var p PendingLogin
+	var ok bool
+	found, err := m.update(ctx, func(rec *Record) bool {
+		p, ok = rec.PendingLogins[state]
+		if !ok {
+			return false
+		}
+		pending := make(map[string]PendingLogin, len(rec.PendingLogins))
+		for s, other := range rec.PendingLogins {
+			if s != state {
+				pending[s] = other
+			}
+		}
+		rec.PendingLogins = pending
+		return true
+	})
+	if err != nil || !found || !ok {
+		return PendingLogin{}, false, err
 	}
 	if m.opts.Now().Sub(p.CreatedAt) >= m.opts.PendingLoginTTL {
 		return PendingLogin{}, false, nil
@@ -79,16 +108,23 @@ func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, signedIn Re
 	rec.CreatedAt = now
 	rec.LastSeenAt = now
 	rec.PendingLogins = old.PendingLogins
-	// The session never outlives its refresh token (where the provider says
-	// when that expires): scs's deadline sets the store's and cookie's expiry.
-	if t := rec.RefreshTokenExpiresAt; !t.IsZero() && t.Before(m.scs.Deadline(ctx)) {
-		m.scs.SetDeadline(ctx, t)
-	}
 	m.scs.Put(ctx, recordKey, &rec)
-	if err := m.commit(ctx, w); err != nil {
+	// Index first: a session that is signed in but missing from the indexes
+	// could not be listed, revoked or ended by a provider logout.
+	entry := m.entry(ctx, &rec)
+	if err := m.be.index(ctx, entry, now.Add(m.opts.Lifetime)); err != nil {
 		return err
 	}
-	return m.be.index(ctx, m.entry(ctx, &rec), now.Add(m.opts.Lifetime))
+	if err := m.commit(ctx, w); err != nil {
+		_ = m.be.unindex(ctx, entry)
+		return err
+	}
+	// Prune the user's entries of sessions that ended on their own, so the
+	// index of a user who never opens the sessions page does not grow.
+	if _, err := m.liveEntries(ctx, rec.User.ID); err != nil {
+		m.log.Warn("could not prune session index", "err", err)
+	}
+	return nil
 }
 
 // SignOut ends the loaded session in the store and clears the cookie. It is

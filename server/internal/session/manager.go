@@ -190,6 +190,39 @@ func (m *Manager) touch(ctx context.Context, rec *Record, now time.Time) {
 	*rec = next
 }
 
+// update applies change to the stored session with compare-and-swap writes:
+// when another write got there first it re-reads the session and applies the
+// change again, so it never overwrites a concurrent refresh, touch or
+// revocation. change returns false when there is nothing to write. update
+// reports whether the session still exists; on success the loaded record in
+// ctx is the written one.
+func (m *Manager) update(ctx context.Context, change func(*Record) bool) (bool, error) {
+	key := m.key(ctx)
+	loaded := m.record(ctx)
+	base := *loaded
+	for range 8 {
+		next := base
+		if !change(&next) {
+			*loaded = base
+			return true, nil
+		}
+		ok, err := m.write(ctx, key, &next, base.rev)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			*loaded = next
+			return true, nil
+		}
+		fresh, found, err := m.storedRecord(ctx, key)
+		if err != nil || !found {
+			return false, err
+		}
+		base = *fresh
+	}
+	return false, fmt.Errorf("%w: the session kept changing under a write", ErrStoreUnavailable)
+}
+
 // write stores rec over the stored revision rev and reports whether it won.
 // On success rec carries its new revision.
 func (m *Manager) write(ctx context.Context, key string, rec *Record, rev string) (bool, error) {
@@ -201,6 +234,9 @@ func (m *Manager) write(ctx context.Context, key string, rec *Record, rev string
 	expiry := m.opts.Now().Add(m.opts.IdleTimeout)
 	if deadline.Before(expiry) {
 		expiry = deadline
+	}
+	if rt := rec.RefreshTokenExpiresAt; !rt.IsZero() && rt.Before(expiry) {
+		expiry = rt // a session never outlives its refresh token
 	}
 	ok, err := m.be.swap(ctx, key, rev, b, expiry)
 	if ok {

@@ -137,35 +137,71 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 	if err != nil || !m.due(rec) {
 		return rec, err
 	}
-	resp, err := m.refresher.RefreshAccessToken(ctx, rec.RefreshToken)
+	spent := rec.RefreshToken
+	// Finish well inside the lock's lifetime, so no other instance can take
+	// the lock and spend the same token while this call is still running.
+	callCtx, cancel := context.WithTimeout(ctx, m.refreshes.opts.LockTTL*2/3)
+	resp, err := m.refresher.RefreshAccessToken(callCtx, spent)
+	cancel()
 	if refused, ok := errors.AsType[*scalekit.RefusedError](err); ok {
-		m.log.Info("refresh token refused; ending session", "sub", rec.User.ID, "session", rec.PublicID, "code", refused.Code)
-		if err := m.be.remove(ctx, indexEntry{PublicID: rec.PublicID, Key: key, Sub: rec.User.ID, SID: rec.User.SessionID}); err != nil {
-			return nil, err
+		// Another instance may have refreshed after all (its lock expired
+		// under it): then the refusal is of a token we no longer hold.
+		if cur, serr := m.stored(ctx, key); serr == nil && cur.RefreshToken != spent {
+			return cur, nil
 		}
-		return nil, fmt.Errorf("%w: refresh refused: %w", ErrNoSession, err)
+		m.log.Info("refresh token refused; ending session", "sub", rec.User.ID, "session", rec.PublicID, "code", refused.Code)
+		return nil, m.endStored(ctx, key, rec, fmt.Errorf("refresh refused: %w", err))
 	}
-	if err != nil {
+	if err != nil && (resp == nil || resp.RefreshToken == "") {
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
+	if err == nil && resp.User != nil && resp.User.ID != rec.User.ID {
+		// OpenID Connect Core §12.2: a refreshed ID token names the same user.
+		m.log.Warn("refreshed ID token names another user; ending session", "sub", rec.User.ID, "session", rec.PublicID)
+		return nil, m.endStored(ctx, key, rec, errors.New("refreshed ID token has another subject"))
+	}
+	verifyErr := err // the provider rotated the token but its answer failed verification
 	for {
 		next := *rec
-		applyTokens(&next, resp)
+		if verifyErr != nil {
+			// Keep the rotated refresh token, which is the only one that works
+			// now; the unverified access token is not used.
+			next.RefreshToken = resp.RefreshToken
+			next.RefreshTokenExpiresAt = resp.RefreshTokenExpiresAt
+		} else {
+			applyTokens(&next, resp)
+		}
 		ok, err := m.write(ctx, key, &next, rec.rev)
 		if err != nil {
 			// The new refresh token exists only in memory now; it is lost and
 			// the session will need a new login, but nothing is corrupted.
 			return nil, err
 		}
+		if ok && verifyErr != nil {
+			return nil, fmt.Errorf("%w: refreshed tokens failed verification: %w", ErrProviderUnavailable, verifyErr)
+		}
 		if ok {
 			m.log.Info("access token refreshed", "sub", rec.User.ID, "session", rec.PublicID)
 			return &next, nil
 		}
-		// A touch changed the record meanwhile: apply the tokens to the new one.
+		// Another write got there first. A touch: apply the tokens to the new
+		// revision. Anything that changed the refresh token: keep that.
 		if rec, err = m.stored(ctx, key); err != nil {
 			return nil, err
 		}
+		if rec.RefreshToken != spent {
+			return rec, nil
+		}
 	}
+}
+
+// endStored deletes a session and its index entries and returns ErrNoSession
+// wrapping why.
+func (m *Manager) endStored(ctx context.Context, key string, rec *Record, why error) error {
+	if err := m.be.remove(ctx, indexEntry{PublicID: rec.PublicID, Key: key, Sub: rec.User.ID, SID: rec.User.SessionID}); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrNoSession, why)
 }
 
 func applyTokens(rec *Record, resp *scalekit.TokenResponse) {
@@ -193,23 +229,28 @@ func applyTokens(rec *Record, resp *scalekit.TokenResponse) {
 	}
 }
 
-// stored reads a session straight from the store, bypassing the copy loaded
-// into the request's context.
+// stored reads a signed-in session straight from the store, bypassing the
+// copy loaded into the request's context.
 func (m *Manager) stored(ctx context.Context, key string) (*Record, error) {
-	b, found, err := m.be.find(ctx, key)
+	rec, found, err := m.storedRecord(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		return nil, ErrNoSession
-	}
-	_, values, err := codec{}.Decode(b)
-	if err != nil {
-		return nil, err
-	}
-	rec := values[recordKey].(*Record)
-	if !rec.SignedIn() {
+	if !found || !rec.SignedIn() {
 		return nil, ErrNoSession
 	}
 	return rec, nil
+}
+
+// storedRecord reads any session, signed in or not, from the store.
+func (m *Manager) storedRecord(ctx context.Context, key string) (*Record, bool, error) {
+	b, found, err := m.be.find(ctx, key)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	_, values, err := codec{}.Decode(b)
+	if err != nil {
+		return nil, false, nil // unreadable is as good as gone
+	}
+	return values[recordKey].(*Record), true, nil
 }

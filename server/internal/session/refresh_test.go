@@ -220,3 +220,140 @@ func TestMemoryStoreRefreshesOnce(t *testing.T) {
 		t.Errorf("provider refreshes = %d; want 1", p.Calls())
 	}
 }
+
+func TestStartLoginNeverRollsBackARefresh(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	p := &rotatingProvider{current: "rt-1", clk: clk}
+	m := refreshingManager(t, db, clk, p)
+	token := signIn(t, m, expiredRecord(clk))
+
+	stale := load(t, m, token)                            // /auth/login (a switch of organization) loaded the session…
+	if _, err := m.Fresh(load(t, m, token)); err != nil { // …while /api/me refreshed it
+		t.Fatal(err)
+	}
+	if err := m.StartLogin(stale, httptest.NewRecorder(), "state", PendingLogin{ReturnTo: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := m.Current(load(t, m, token))
+	if err != nil || rec.RefreshToken != "rt-2" || len(rec.PendingLogins) != 1 {
+		t.Fatalf("stored session = %+v, %v; want the rotated refresh token rt-2 and the pending login", rec, err)
+	}
+}
+
+func TestStartLoginNeverRevivesARevokedSession(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	m := newRedisManager(t, db, clk)
+	token := signIn(t, m, testRecord("usr_rv", "ses_rv"))
+	stale := load(t, m, token)
+	if found, err := m.Revoke(context.Background(), "usr_rv", PublicID(token)); !found || err != nil {
+		t.Fatalf("Revoke = %v, %v", found, err)
+	}
+	w := httptest.NewRecorder()
+	if err := m.StartLogin(stale, w, "state", PendingLogin{ReturnTo: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	if fresh := cookieValue(t, w, m.CookieName()); fresh == token {
+		t.Error("StartLogin on a revoked session kept its token; want a new one")
+	}
+	if _, err := m.Current(load(t, m, token)); !errors.Is(err, ErrNoSession) {
+		t.Errorf("revoked token after StartLogin: %v; want ErrNoSession", err)
+	}
+}
+
+// verifyFailingProvider rotates the refresh token and then, like a client
+// whose verification of the answer failed, returns only the new refresh token
+// with an error.
+type verifyFailingProvider struct{ rotatingProvider }
+
+func (p *verifyFailingProvider) RefreshAccessToken(ctx context.Context, rt scalekit.Token) (*scalekit.TokenResponse, error) {
+	resp, err := p.rotatingProvider.RefreshAccessToken(ctx, rt)
+	if err != nil {
+		return nil, err
+	}
+	return &scalekit.TokenResponse{RefreshToken: resp.RefreshToken}, fmt.Errorf("verify: %w", scalekit.ErrInvalidToken)
+}
+
+func TestRotatedRefreshTokenKeptWhenVerificationFails(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	p := &verifyFailingProvider{rotatingProvider{current: "rt-1", clk: clk}}
+	m := newRedisManager(t, db, clk)
+	m.SetRefresher(p, RefreshOptions{})
+	token := signIn(t, m, expiredRecord(clk))
+	if _, err := m.Fresh(load(t, m, token)); !errors.Is(err, ErrProviderUnavailable) {
+		t.Fatalf("Fresh() = %v; want ErrProviderUnavailable", err)
+	}
+	rec, err := m.Current(load(t, m, token))
+	if err != nil || rec.RefreshToken != "rt-2" {
+		t.Fatalf("stored refresh token = %q, %v; want the rotated rt-2, the only one that still works", rec.RefreshToken, err)
+	}
+	m.SetRefresher(&p.rotatingProvider, RefreshOptions{})
+	if rec, err := m.Fresh(load(t, m, token)); err != nil || rec.AccessToken != "at-3" {
+		t.Fatalf("next Fresh() = %v, %v; want a working refresh with rt-2", rec, err)
+	}
+}
+
+// raceLosingProvider plays an instance whose lock expired mid-call: another
+// instance saves new tokens meanwhile, and the provider refuses our spent one.
+type raceLosingProvider struct {
+	m   *Manager
+	ctx context.Context
+	key string
+}
+
+func (p *raceLosingProvider) RefreshAccessToken(context.Context, scalekit.Token) (*scalekit.TokenResponse, error) {
+	rec, err := p.m.stored(p.ctx, p.key)
+	if err != nil {
+		return nil, err
+	}
+	next := *rec
+	next.RefreshToken, next.AccessToken, next.AccessTokenExpiresAt = "rt-other", "at-other", time.Now().Add(time.Hour)
+	if ok, err := p.m.write(p.ctx, p.key, &next, rec.rev); !ok || err != nil {
+		return nil, fmt.Errorf("simulated other instance could not write: %v", err)
+	}
+	return nil, &scalekit.RefusedError{Code: "invalid_grant", Status: 400}
+}
+
+func TestRefusalOfATokenAnotherInstanceReplacedKeepsSession(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	m := newRedisManager(t, db, clk)
+	token := signIn(t, m, expiredRecord(clk))
+	ctx := load(t, m, token)
+	m.SetRefresher(&raceLosingProvider{m: m, ctx: ctx, key: storeKey(token)}, RefreshOptions{})
+	rec, err := m.Fresh(ctx)
+	if err != nil || rec.AccessToken != "at-other" {
+		t.Fatalf("Fresh() = %v, %v; want the other instance's tokens, not a deleted session", rec, err)
+	}
+}
+
+func TestSlidingRefreshTokenKeepsBusySession(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	p := &slidingProvider{rotatingProvider{current: "rt-1", clk: clk}}
+	m := newRedisManager(t, db, clk) // idle 10m, lifetime 1h
+	m.SetRefresher(p, RefreshOptions{})
+	rec := expiredRecord(clk)
+	rec.RefreshTokenExpiresAt = clk.Now().Add(15 * time.Minute)
+	token := signIn(t, m, rec)
+	for range 6 { // 30 minutes of use, refreshing every 5
+		clk.Advance(5 * time.Minute)
+		if _, err := m.Fresh(load(t, m, token)); err != nil {
+			t.Fatalf("Fresh() after %v = %v; want the sliding refresh token to keep the session", 5*time.Minute, err)
+		}
+	}
+}
+
+// slidingProvider renews the refresh token's 15-minute lifetime on each use.
+type slidingProvider struct{ rotatingProvider }
+
+func (p *slidingProvider) RefreshAccessToken(ctx context.Context, rt scalekit.Token) (*scalekit.TokenResponse, error) {
+	resp, err := p.rotatingProvider.RefreshAccessToken(ctx, rt)
+	if err == nil {
+		resp.RefreshTokenExpiresAt = p.clk.Now().Add(15 * time.Minute)
+		resp.ExpiresAt = p.clk.Now().Add(time.Minute) // due again at the next step
+	}
+	return resp, err
+}

@@ -273,7 +273,11 @@ func TestPendingLoginsAreBoundedAndSingleUse(t *testing.T) {
 		if err := m.StartLogin(ctx, w, "state"+string(rune('a'+i)), PendingLogin{ReturnTo: "/"}); err != nil {
 			t.Fatal(err)
 		}
-		token = cookieValue(t, w, m.CookieName())
+		if i == 0 {
+			token = cookieValue(t, w, m.CookieName())
+		} else if c := w.Result().Cookies(); len(c) != 0 {
+			t.Errorf("StartLogin #%d wrote cookies %v; want none once the session exists", i+1, c)
+		}
 		clk.Advance(time.Second)
 	}
 	ctx = load(t, m, token)

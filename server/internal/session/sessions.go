@@ -118,16 +118,21 @@ func (m *Manager) Revoke(ctx context.Context, sub, publicID string) (bool, error
 // RevokeOthers ends all of a user's sessions but keepPublicID and returns how
 // many it ended.
 func (m *Manager) RevokeOthers(ctx context.Context, sub, keepPublicID string) (int, error) {
-	entries, err := m.be.byUser(ctx, sub)
+	live, err := m.liveEntries(ctx, sub) // prunes the entries of sessions gone already
 	if err != nil {
 		return 0, err
 	}
-	ended := slices.DeleteFunc(entries, func(e indexEntry) bool { return e.PublicID == keepPublicID })
+	var ended []indexEntry
+	for _, l := range live {
+		if l.PublicID != keepPublicID {
+			ended = append(ended, l.indexEntry)
+		}
+	}
 	if err := m.be.remove(ctx, ended...); err != nil {
 		return 0, err
 	}
 	if len(ended) > 0 {
-		m.log.Info("other sessions revoked", "sub", sub, "count", len(ended))
+		m.log.Info("sessions revoked", "sub", sub, "count", len(ended))
 	}
 	return len(ended), nil
 }
@@ -148,6 +153,14 @@ func (m *Manager) EndProviderSession(ctx context.Context, sid string) (int, erro
 // EndUser ends every session of a user and returns how many.
 func (m *Manager) EndUser(ctx context.Context, sub string) (int, error) {
 	return m.RevokeOthers(ctx, sub, "")
+}
+
+// Forget drops an id recorded by Once, when the work it guarded failed and a
+// retry must be let through. Best effort: a failure leaves the id to expire.
+func (m *Manager) Forget(ctx context.Context, id string) {
+	if err := m.be.forget(ctx, id); err != nil {
+		m.log.Warn("could not forget a one-time id", "err", err)
+	}
 }
 
 // Once records id for ttl and reports whether it is the first time it was

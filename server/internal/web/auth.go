@@ -126,6 +126,27 @@ func newRecord(resp *scalekit.AuthenticationResponse, userAgent, ip string) sess
 	return rec
 }
 
+// redirectErrorsToLoginError turns any error on a route a person opens (the
+// session store down, a rate limit) into the login-error page, as the
+// handlers themselves do: people get pages, not JSON.
+func redirectErrorsToLoginError(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			err := next(c)
+			if err == nil || c.Response().Committed {
+				return err
+			}
+			code := classify(err).code
+			switch code {
+			case "session_store_unavailable", "identity_provider_unavailable", "rate_limited":
+			default:
+				code = "login_failed"
+			}
+			return loginError(c, logger, code, err)
+		}
+	}
+}
+
 // loginError sends a person to the SPA's error page with a code of ours;
 // nothing from the request is reflected. The cause goes to the log.
 func loginError(c echo.Context, logger *slog.Logger, code string, cause error) error {
@@ -144,6 +165,7 @@ type logoutResponse struct {
 func handleLogout(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store") // the URL carries the ID token
 		logoutURL := "/"
 		if rec, err := sessions.Current(ctx); err == nil {
 			u, err := auth.GetLogoutURL(scalekit.LogoutURLOptions{

@@ -19,7 +19,7 @@ func handleBackchannelLogout(logger *slog.Logger, sessions *session.Manager, aut
 	return func(c echo.Context) error {
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		ctx := c.Request().Context()
-		raw := c.FormValue("logout_token")
+		raw := c.Request().PostFormValue("logout_token") // the body only, never the query
 		if raw == "" {
 			return errBadRequest("The logout_token form field is required.")
 		}
@@ -46,6 +46,8 @@ func handleBackchannelLogout(logger *slog.Logger, sessions *session.Manager, aut
 			n, err = sessions.EndUser(ctx, claims.Subject)
 		}
 		if err != nil {
+			// Not done: the provider's retry of this token must not be a replay.
+			sessions.Forget(ctx, "jti:"+claims.JTI)
 			return err
 		}
 		logger.Info("back-channel logout", "sub", claims.Subject, "sid", claims.SessionID, "ended", n)

@@ -63,6 +63,9 @@ func TestBackchannelLogoutRefusesBadTokens(t *testing.T) {
 			}
 		})
 	}
+	// The token is read from the form body only, never the query string.
+	inQuery := e.logoutToken(func(m map[string]any) { m["sid"] = sid })
+	wantStatus(t, e.do(e.browser(), http.MethodPost, "/auth/backchannel-logout?logout_token="+inQuery, nil), http.StatusBadRequest)
 	wantStatus(t, e.get(c, "/api/me"), http.StatusOK) // nothing ended
 }
 

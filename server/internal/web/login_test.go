@@ -198,6 +198,9 @@ func TestLogout(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	var body struct{ LogoutURL string }
 	r.json(t, &body)
+	if got := r.Header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("logout Cache-Control = %q; want no-store (the URL carries the ID token)", got)
+	}
 	lu, err := url.Parse(body.LogoutURL)
 	if err != nil || !strings.HasPrefix(body.LogoutURL, e.issuer+"/oidc/logout?") {
 		t.Fatalf("logoutUrl = %q; want the environment's /oidc/logout", body.LogoutURL)

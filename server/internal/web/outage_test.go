@@ -32,9 +32,15 @@ func TestRedisOutageIs503NotSignOut(t *testing.T) {
 	// A visitor without a cookie does not need the store.
 	wantStatus(t, e.get(e.browser(), "/api/session"), http.StatusOK)
 	wantStatus(t, e.get(e.browser(), "/api/me"), http.StatusUnauthorized)
-	// A login that cannot be saved is told so, in words for a person.
-	if got := e.get(e.browser(), "/auth/login").Header.Get("Location"); got != "/login-error?error=session_store_unavailable" {
-		t.Errorf("/auth/login during outage redirected to %q; want the login-error page", got)
+	// A login that cannot be saved is told so, in words for a person, with or
+	// without a cookie.
+	for _, tc := range []struct {
+		b    *http.Client
+		path string
+	}{{e.browser(), "/auth/login"}, {c, "/auth/login"}, {c, "/auth/callback?state=x&code=y"}} {
+		if got := e.get(tc.b, tc.path).Header.Get("Location"); got != "/login-error?error=session_store_unavailable" {
+			t.Errorf("%s during outage redirected to %q; want the login-error page", tc.path, got)
+		}
 	}
 
 	redisSrv.Restart() // an empty Redis: the server recovers by itself

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -17,10 +18,16 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *s
 	e.GET("/readyz", handleReadyz(sessions, auth))
 
 	withSession := loadSession(sessions)
-	limited := rateLimit(20, 60) // per client IP; generous for people, a wall for scripts
-	e.GET("/auth/login", handleLogin(logger, cfg, sessions, auth, ""), limited, withSession)
-	e.GET("/auth/signup", handleLogin(logger, cfg, sessions, auth, "create"), limited, withSession)
-	e.GET("/auth/callback", handleCallback(logger, cfg, sessions, auth), limited, withSession)
+	limiter := newRateLimiter(20, 60) // per client IP; generous for people, a wall for scripts
+	limited := limiter.limit(errRateLimited)
+	// Routes a person opens get the login-error page for every failure.
+	person := redirectErrorsToLoginError(logger)
+	personLimited := limiter.limit(func(c echo.Context) error {
+		return loginError(c, logger, "rate_limited", errors.New("rate limited"))
+	})
+	e.GET("/auth/login", handleLogin(logger, cfg, sessions, auth, ""), person, personLimited, withSession)
+	e.GET("/auth/signup", handleLogin(logger, cfg, sessions, auth, "create"), person, personLimited, withSession)
+	e.GET("/auth/callback", handleCallback(logger, cfg, sessions, auth), person, personLimited, withSession)
 	e.POST("/auth/logout", handleLogout(logger, cfg, sessions, auth), checkCSRF(), withSession)
 	e.POST("/auth/backchannel-logout", handleBackchannelLogout(logger, sessions, auth), limited)
 	e.POST("/webhooks/scalekit", handleWebhook(logger, cfg, sessions), limited)
@@ -39,4 +46,10 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *s
 
 	e.GET("/*", handleSPA(spa))
 	e.HEAD("/*", handleSPA(spa))
+	// Other methods on paths that are no route: a 404 under /api/, as for GET,
+	// and a 405 elsewhere (and on an API route that has other methods).
+	apiRoutes := apiRoutePatterns(e)
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		e.Add(m, "/*", handleNoRoute(apiRoutes))
+	}
 }

@@ -29,16 +29,15 @@ type webhookEvent struct {
 }
 
 // handleWebhook verifies a Scalekit webhook (Standard Webhooks signatures:
-// HMAC-SHA256 over id.timestamp.body, 5-minute tolerance; a replayed id is
-// refused) and ends the sessions it reports ended.
+// HMAC-SHA256 over id.timestamp.body, 5-minute tolerance) and ends the
+// sessions it reports ended. An id already handled is acknowledged and not
+// acted on again; one whose handling failed is let through on retry.
 func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Manager) echo.HandlerFunc {
 	var verifier *standardwebhooks.Webhook
 	if cfg.ScalekitWebhookSecret != "" {
 		var err error
-		verifier, err = standardwebhooks.NewWebhook(cfg.ScalekitWebhookSecret)
-		if err != nil {
-			logger.Error("SCALEKIT_WEBHOOK_SECRET is not a valid webhook secret; webhooks are refused", "err", err)
-			verifier = nil
+		if verifier, err = standardwebhooks.NewWebhook(cfg.ScalekitWebhookSecret); err != nil {
+			verifier = nil // config.Load refuses such a secret; never verify with a broken one
 		}
 	}
 	return func(c echo.Context) error {
@@ -53,20 +52,25 @@ func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Man
 		if err := verifier.Verify(body, c.Request().Header); err != nil {
 			return &apiError{status: http.StatusUnauthorized, code: "unauthenticated", message: "The webhook signature is missing or invalid.", cause: err}
 		}
-		ctx := c.Request().Context()
-		first, err := sessions.Once(ctx, "webhook:"+c.Request().Header.Get("webhook-id"), 10*time.Minute)
-		if err != nil {
-			return err
-		}
-		if !first {
-			return &apiError{status: http.StatusUnauthorized, code: "unauthenticated", message: "This webhook was already delivered."}
-		}
 		var ev webhookEvent
 		if err := json.Unmarshal(body, &ev); err != nil {
 			return errBadRequest("The webhook body is not JSON.")
 		}
+		ctx := c.Request().Context()
+		id := "webhook:" + c.Request().Header.Get("webhook-id")
+		first, err := sessions.Once(ctx, id, 10*time.Minute)
+		if err != nil {
+			return err
+		}
+		if !first {
+			// Deliveries are at-least-once: a repeat is acknowledged, not acted on
+			// again, so the sender stops retrying.
+			logger.Info("webhook already handled", "type", truncate(ev.Type, 64))
+			return c.NoContent(http.StatusNoContent)
+		}
 		n, err := endSessionsFor(c, sessions, ev)
 		if err != nil {
+			sessions.Forget(ctx, id) // not done: the retry must be handled
 			return err
 		}
 		logger.Info("webhook", "type", truncate(ev.Type, 64), "ended", n)

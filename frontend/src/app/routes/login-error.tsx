@@ -25,6 +25,10 @@ const messages = {
     title: 'We could not start your session',
     text: 'Our session service is temporarily unavailable. Please try again in a few minutes.',
   },
+  rate_limited: {
+    title: 'Too many sign-in attempts',
+    text: 'There were too many sign-in attempts from your network in a short time. Please wait a moment and try again.',
+  },
   unknown: {
     title: 'Something went wrong',
     text: 'An unexpected error stopped your sign-in. Please try again.',

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,9 +42,44 @@ type testEnv struct {
 	sopts    func(*session.Options)
 	// idpIsDown makes the provider's token endpoint answer 503, as during an outage.
 	idpIsDown atomic.Bool
+	secretsMu sync.Mutex
+	secrets   []secret
 }
 
 func (e *testEnv) idpDown(down bool) { e.idpIsDown.Store(down) }
+
+// recordSecrets keeps the codes and tokens in a provider response.
+func (e *testEnv) recordSecrets(rec *httptest.ResponseRecorder) {
+	e.secretsMu.Lock()
+	defer e.secretsMu.Unlock()
+	if loc, err := url.Parse(rec.Header().Get("Location")); err == nil {
+		if code := loc.Query().Get("code"); code != "" {
+			e.secrets = append(e.secrets, secret{"code", code})
+		}
+	}
+	var tok map[string]any
+	if json.Unmarshal(rec.Body.Bytes(), &tok) == nil {
+		for _, name := range []string{"access_token", "refresh_token", "id_token"} {
+			if v, _ := tok[name].(string); v != "" {
+				e.secrets = append(e.secrets, secret{name, v})
+			}
+		}
+	}
+}
+
+type secret struct{ kind, value string }
+
+// leaked returns the kind of the first recorded code or token found in s.
+func (e *testEnv) leaked(s string, except ...string) string {
+	e.secretsMu.Lock()
+	defer e.secretsMu.Unlock()
+	for _, sec := range e.secrets {
+		if strings.Contains(s, sec.value) && !slices.Contains(except, sec.value) {
+			return sec.kind
+		}
+	}
+	return ""
+}
 
 // newInstance builds one more server instance over the same Redis and
 // provider, as a deployment with several instances behind a load balancer.
@@ -143,11 +179,21 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 
 	var idpHandler http.Handler = http.NotFoundHandler()
 	e.idpSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if e.idpIsDown.Load() && r.URL.Path == "/oauth/token" {
+		if e.idpIsDown.Load() && strings.HasSuffix(r.URL.Path, "/oauth/token") {
 			http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		idpHandler.ServeHTTP(w, r)
+		// Record every code and token the provider hands out, so tests can
+		// look for the exact values, opaque ones included, where they must
+		// never be: logs, our responses.
+		rec := httptest.NewRecorder()
+		idpHandler.ServeHTTP(rec, r)
+		e.recordSecrets(rec)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
 	}))
 	t.Cleanup(e.idpSrv.Close)
 
@@ -202,8 +248,12 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 	handler = h
 
 	t.Cleanup(func() {
-		if loc := jwtShaped.FindString(e.logs.String()); loc != "" {
+		logs := e.logs.String()
+		if loc := jwtShaped.FindString(logs); loc != "" {
 			t.Errorf("a JWT-shaped string reached the logs: %.40s…", loc)
+		}
+		if kind := e.leaked(logs); kind != "" {
+			t.Errorf("a %s reached the logs", kind)
 		}
 	})
 	return e

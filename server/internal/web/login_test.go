@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -257,9 +258,18 @@ func TestNoTokenReachesTheBrowser(t *testing.T) {
 	e := newTestServer(t)
 	c := e.browser()
 	e.login(c, "usr_alice")
+	e.secretsMu.Lock()
+	issued := len(e.secrets)
+	e.secretsMu.Unlock()
+	if issued < 4 {
+		t.Fatalf("recorded %d codes and tokens from the provider; want the code and three tokens", issued)
+	}
 	for _, path := range []string{"/api/me", "/api/session", "/api/sessions", "/"} {
 		r := e.get(c, path)
 		assertNoJWT(t, path, r)
+		if kind := e.leaked(string(r.body) + fmt.Sprint(r.Header)); kind != "" {
+			t.Errorf("%s: the response carries a %s", path, kind)
+		}
 	}
 	r := e.do(c, http.MethodPost, "/auth/logout", nil, "X-CSRF", "1")
 	var body struct{ LogoutURL string }
@@ -269,6 +279,9 @@ func TestNoTokenReachesTheBrowser(t *testing.T) {
 	q.Del("id_token_hint") // the one sanctioned exception
 	if jwtShaped.MatchString(q.Encode()) || jwtShaped.MatchString(u.Path) {
 		t.Errorf("logout URL carries a token outside id_token_hint: %s", body.LogoutURL)
+	}
+	if kind := e.leaked(string(r.body)+fmt.Sprint(r.Header), u.Query().Get("id_token_hint")); kind != "" {
+		t.Errorf("the logout response carries a %s besides the id_token_hint", kind)
 	}
 }
 

@@ -2,8 +2,10 @@ package scalekit
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +39,10 @@ type jwksTransport struct {
 	now  func() time.Time
 	sem  chan struct{} // held during a fetch
 
+	// failures counts failed fetches, so a verification that failed for want
+	// of keys can be told from a bad token.
+	failures atomic.Int64
+
 	// guarded by sem
 	url       string
 	header    http.Header
@@ -61,6 +67,7 @@ func (t *jwksTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.next.RoundTrip(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
+		t.failures.Add(1)
 		return resp, err
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocumentBytes))
@@ -71,6 +78,14 @@ func (t *jwksTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.url, t.header, t.body, t.fetchedAt = req.URL.String(), resp.Header.Clone(), body, now
 	t.header.Del("Content-Length")
 	return t.cached(req), nil
+}
+
+// fetchFailures is how many key-set fetches have failed so far.
+func (c *OIDCClient) fetchFailures() int64 {
+	if t, ok := c.keysHTTP.Transport.(*jwksTransport); ok {
+		return t.failures.Load()
+	}
+	return 0
 }
 
 func (t *jwksTransport) cached(req *http.Request) *http.Response {
@@ -85,4 +100,14 @@ func (t *jwksTransport) cached(req *http.Request) *http.Response {
 		ContentLength: int64(len(t.body)),
 		Request:       req,
 	}
+}
+
+// verifyError gives a failed verification its kind: ErrUnavailable when the
+// key set could not be fetched while verifying (the provider is down, the
+// token may be fine: retry), else ErrInvalidToken.
+func (c *OIDCClient) verifyError(failuresBefore int64, what string, err error) error {
+	if c.fetchFailures() > failuresBefore {
+		return fmt.Errorf("%w: %s: fetching the key set: %w", ErrUnavailable, what, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrInvalidToken, what, err)
 }

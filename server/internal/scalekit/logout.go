@@ -60,7 +60,7 @@ func (c *OIDCClient) GetLogoutURL(opts LogoutURLOptions) (string, error) {
 // present, an events claim whose backchannel-logout member is a JSON object,
 // sub and/or sid, jti, and no nonce (so an ID token cannot pass as a logout
 // token). Checking jti for replays is the caller's job. Any failure is
-// ErrInvalidToken.
+// ErrInvalidToken, except a key set that could not be fetched: ErrUnavailable.
 //
 // exp is optional here although the final spec requires it: earlier drafts
 // had no exp, and iat already bounds the token's age.
@@ -69,9 +69,10 @@ func (c *OIDCClient) VerifyLogoutToken(ctx context.Context, rawToken string) (*L
 	if err != nil {
 		return nil, fmt.Errorf("verify logout token: %w", err)
 	}
+	failures := c.fetchFailures()
 	t, err := p.logoutTokens.Verify(ctx, rawToken)
 	if err != nil {
-		return nil, fmt.Errorf("%w: logout token: %w", ErrInvalidToken, err)
+		return nil, c.verifyError(failures, "logout token", err)
 	}
 	var claims struct {
 		SessionID string                     `json:"sid"`

@@ -151,3 +151,23 @@ func TestVerifyLogoutToken(t *testing.T) {
 		})
 	}
 }
+
+// A key set that cannot be fetched is the provider's outage, not a bad
+// token: the caller answers 503 and the provider retries.
+func TestVerifyLogoutTokenWithKeysUnavailable(t *testing.T) {
+	op := newTestOP(t, opOptions{})
+	c := newTestClient(t, op)
+	if _, err := c.VerifyLogoutToken(context.Background(), op.sign(keyA(), op.logoutClaims())); err != nil {
+		t.Fatalf("VerifyLogoutToken(valid) = %v", err) // discovery and keys loaded
+	}
+	op.clock.Advance(time.Minute) // past the key set's refetch floor
+	op.set(func(op *testOP) { op.down = true })
+	_, err := c.VerifyLogoutToken(context.Background(), op.sign(keyB(), op.logoutClaims())) // an unknown kid needs a fetch
+	if !errors.Is(err, scalekit.ErrUnavailable) || errors.Is(err, scalekit.ErrInvalidToken) {
+		t.Errorf("VerifyLogoutToken with the key set unavailable = %v; want ErrUnavailable", err)
+	}
+	op.set(func(op *testOP) { op.down = false })
+	if _, err := c.VerifyLogoutToken(context.Background(), op.sign(keyX(), op.logoutClaims())); !errors.Is(err, scalekit.ErrInvalidToken) {
+		t.Errorf("VerifyLogoutToken(unpublished key) with the provider up = %v; want ErrInvalidToken", err)
+	}
+}

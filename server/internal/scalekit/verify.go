@@ -11,9 +11,10 @@ import (
 // none is expected (a refreshed ID token); otherwise a nonce in the token must
 // equal *nonce.
 func (c *OIDCClient) verifyIDToken(ctx context.Context, p *provider, raw, accessToken string, nonce *string) (*User, error) {
+	failures := c.fetchFailures()
 	idt, err := p.idTokens.Verify(ctx, raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: id token: %w", ErrInvalidToken, err)
+		return nil, c.verifyError(failures, "id token", err)
 	}
 	if nonce != nil && idt.Nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(*nonce)) != 1 {
 		return nil, fmt.Errorf("%w: id token: nonce does not match this login", ErrInvalidToken)
@@ -54,9 +55,10 @@ func (c *OIDCClient) ValidateAccessToken(ctx context.Context, accessToken Token)
 }
 
 func (c *OIDCClient) validateAccessToken(ctx context.Context, p *provider, raw string) (*AccessTokenClaims, error) {
+	failures := c.fetchFailures()
 	t, err := p.accessTokens.Verify(ctx, raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: access token: %w", ErrInvalidToken, err)
+		return nil, c.verifyError(failures, "access token", err)
 	}
 	var claims AccessTokenClaims
 	if err := t.Claims(&claims); err != nil {

@@ -143,7 +143,12 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 	callCtx, cancel := context.WithTimeout(ctx, m.refreshes.opts.LockTTL*2/3)
 	resp, err := m.refresher.RefreshAccessToken(callCtx, spent)
 	cancel()
-	if refused, ok := errors.AsType[*scalekit.RefusedError](err); ok {
+	if refused, ok := errors.AsType[*scalekit.RefusedError](err); ok && refused.Code == "invalid_client" {
+		// Our credentials were refused, not the user's token: an operator must
+		// fix the client secret, and signing every user out would not help.
+		m.log.Error("the environment refused our client credentials (SCALEKIT_CLIENT_ID/SECRET)", "code", refused.Code)
+		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	} else if ok {
 		// Another instance may have refreshed after all (its lock expired
 		// under it): then the refusal is of a token we no longer hold.
 		if cur, serr := m.stored(ctx, key); serr == nil && cur.RefreshToken != spent {

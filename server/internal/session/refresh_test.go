@@ -357,3 +357,25 @@ func (p *slidingProvider) RefreshAccessToken(ctx context.Context, rt scalekit.To
 	}
 	return resp, err
 }
+
+// clientRefusingProvider refuses our client credentials, as after a botched
+// rotation of the client secret.
+type clientRefusingProvider struct{}
+
+func (clientRefusingProvider) RefreshAccessToken(context.Context, scalekit.Token) (*scalekit.TokenResponse, error) {
+	return nil, &scalekit.RefusedError{Code: "invalid_client", Status: 401}
+}
+
+func TestRefusedClientCredentialsKeepSessions(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	m := newRedisManager(t, db, clk)
+	m.SetRefresher(clientRefusingProvider{}, RefreshOptions{})
+	token := signIn(t, m, expiredRecord(clk))
+	if _, err := m.Fresh(load(t, m, token)); !errors.Is(err, ErrProviderUnavailable) {
+		t.Fatalf("Fresh() with our client refused = %v; want ErrProviderUnavailable", err)
+	}
+	if _, err := m.Current(load(t, m, token)); err != nil {
+		t.Errorf("session after invalid_client: %v; want kept (an operator error, not the user's)", err)
+	}
+}

@@ -20,12 +20,8 @@ import (
 )
 
 // run starts the server and blocks until ctx ends, then shuts down gracefully.
-// ready, when not nil, receives the listening address (tests use it).
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	return serve(ctx, getenv, stdout, nil)
-}
-
-func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, ready chan<- string) error {
+// A configuration error is returned before anything starts.
+func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -80,9 +76,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, re
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", cfg.BaseURL.String(), "env", cfg.Env)
 	fmt.Fprintf(stdout, "\n  BFF ready at %s\n\n", cfg.BaseURL)
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 

@@ -295,7 +295,12 @@ func (m *Manager) commit(ctx context.Context, w http.ResponseWriter) error {
 func (m *Manager) key(ctx context.Context) string { return storeKey(m.scs.Token(ctx)) }
 
 func (m *Manager) entry(ctx context.Context, rec *Record) indexEntry {
-	return indexEntry{PublicID: rec.PublicID, Key: m.key(ctx), Sub: rec.User.ID, SID: rec.User.SessionID}
+	return entryFor(m.key(ctx), rec)
+}
+
+// entryFor ties the session stored under key to its user and Scalekit session.
+func entryFor(key string, rec *Record) indexEntry {
+	return indexEntry{PublicID: rec.PublicID, Key: key, Sub: rec.User.ID, SID: rec.User.SessionID}
 }
 
 // ClearCookie tells the browser to drop the session cookie.

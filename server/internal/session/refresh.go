@@ -203,7 +203,7 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 // endStored deletes a session and its index entries and returns ErrNoSession
 // wrapping why.
 func (m *Manager) endStored(ctx context.Context, key string, rec *Record, why error) error {
-	if err := m.be.remove(ctx, indexEntry{PublicID: rec.PublicID, Key: key, Sub: rec.User.ID, SID: rec.User.SessionID}); err != nil {
+	if err := m.be.remove(ctx, entryFor(key, rec)); err != nil {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrNoSession, why)

@@ -148,7 +148,7 @@ func TestGarbageCookiesAreAnonymousWithoutStoreCalls(t *testing.T) {
 			t.Errorf("Current() after Load(%.20q) = %v; want ErrNoSession", v, err)
 		}
 	}
-	_, err := m.Load(context.Background(), RandomString(32))
+	_, err := m.Load(context.Background(), scalekit.RandomString())
 	if !errors.Is(err, ErrStoreUnavailable) {
 		t.Errorf("Load(well-formed token) with Redis down = %v; want ErrStoreUnavailable, never signed out", err)
 	}

@@ -32,7 +32,7 @@ func handleLogin(logger *slog.Logger, cfg config.Config, sessions *session.Manag
 				opts.Prompt = p
 			}
 		}
-		state, nonce, verifier := session.RandomString(32), session.RandomString(32), scalekit.NewPKCEVerifier()
+		state, nonce, verifier := scalekit.RandomString(), scalekit.RandomString(), scalekit.NewPKCEVerifier()
 		opts.State, opts.Nonce, opts.CodeChallenge = state, nonce, scalekit.S256Challenge(verifier)
 
 		target, err := auth.GetAuthorizationURL(cfg.RedirectURL(), opts)

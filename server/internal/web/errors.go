@@ -122,12 +122,15 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 // person opens get HTML.
 func wantsJSON(c echo.Context) bool {
 	p := c.Request().URL.Path
-	for _, prefix := range []string{"/api/", "/auth/logout", "/auth/backchannel-logout", "/webhooks/", "/healthz", "/readyz"} {
+	if isAPIPath(p) {
+		return true
+	}
+	for _, prefix := range []string{"/auth/logout", "/auth/backchannel-logout", "/webhooks/", "/healthz", "/readyz"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}
 	}
-	return p == "/api"
+	return false
 }
 
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>

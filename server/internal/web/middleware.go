@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -108,7 +107,7 @@ func securityHeaders(formOrigins string) echo.MiddlewareFunc {
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
 			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-			if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			if isAPIPath(c.Request().URL.Path) {
 				h.Set(echo.HeaderCacheControl, "no-store")
 			}
 			return next(c)

@@ -3,9 +3,11 @@ import { defineConfig } from '@playwright/test';
 // The e2e suite runs against the real server (`go run ./server/cmd/bff`) with its
 // built-in identity provider, short access-token lifetimes (so refresh happens
 // during the tests), a real Redis, and the SPA embedded from `npm run build`.
-const port = 18080;
+// E2E_PORT moves the app (and the provider, on the next port) so several
+// checkouts can run the suite side by side.
+const port = Number(process.env.E2E_PORT ?? 18080);
 const baseURL = `http://localhost:${port}`;
-export const idpAddr = '127.0.0.1:18081';
+export const idpAddr = `127.0.0.1:${port + 1}`;
 
 export default defineConfig({
   testDir: './e2e',

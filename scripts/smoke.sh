@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 go build -o bin/bff ./server/cmd/bff
 
-port=18180; idp=18181
+port="${SMOKE_PORT:-18180}"; idp=$((port + 1))
 log="$(mktemp)"
 env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
   $(grep -E '^[A-Z_]+=' .env.example | grep -vE '^(LISTEN_ADDR|APP_BASE_URL|DEV_IDP_ADDR|DEV_IDP_ISSUER|DEV_IDP_ALLOW_NON_LOOPBACK|REDIS_URL)=') \

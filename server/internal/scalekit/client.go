@@ -46,14 +46,12 @@ type OIDCClient struct {
 	issuer       string // EnvironmentURL without a trailing slash
 	clientID     string
 	clientSecret string
-	http         *http.Client // token endpoint and discovery
-	keysHTTP     *http.Client // JWKS, through jwksTransport
+	http         *http.Client // every call to the environment
 	now          func() time.Time
 	log          *slog.Logger
 
-	endpoints  atomic.Pointer[provider]
-	discovery  singleflight.Group
-	keysLoaded atomic.Bool
+	endpoints atomic.Pointer[provider]
+	discovery singleflight.Group
 }
 
 var _ Client = (*OIDCClient)(nil)
@@ -82,7 +80,6 @@ func New(_ context.Context, cfg Config) (*OIDCClient, error) {
 		clientID:     cfg.ClientID,
 		clientSecret: cfg.ClientSecret,
 		http:         hc,
-		keysHTTP:     newKeysHTTPClient(hc, now),
 		now:          now,
 		log:          logger,
 	}, nil

@@ -1,113 +1,169 @@
 package scalekit
 
 import (
-	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // jwksRefetchInterval is the least time between two fetches of the key set.
 //
-// go-oidc's RemoteKeySet refetches the key set whenever a token's signature
-// does not verify with the cached keys: an unknown kid, but also a forged
-// signature under a known kid. Back-channel logout tokens arrive on a public
-// endpoint, so without a floor anyone could make us fetch the key set once per
-// request. Within the interval the last key set is served from memory. The
-// cost: a key that the environment starts using within the interval of our
-// last fetch is unknown to us for at most that long.
+// A verifier must refetch the key set when a token names a kid it has not
+// seen (OpenID Connect Core §10.1.1), but a forged signature under a known kid
+// looks the same from here. Back-channel logout tokens, webhooks and
+// idp_initiated_login tokens arrive on public endpoints, so without a floor
+// anyone could make us fetch the key set once per request. Within the
+// interval the last key set is used. The cost: a key that the environment
+// starts using within the interval of our last fetch is unknown to us for at
+// most that long.
 const jwksRefetchInterval = 5 * time.Second
 
-// newKeysHTTPClient returns a copy of hc whose transport throttles fetches;
-// the client is used for the key set only.
-func newKeysHTTPClient(hc *http.Client, now func() time.Time) *http.Client {
-	next := hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	c := *hc
-	c.Transport = &jwksTransport{next: next, now: now, sem: make(chan struct{}, 1)}
-	return &c
-}
-
-// jwksTransport serves the last successful key-set response from memory for
-// jwksRefetchInterval, and lets one fetch run at a time.
-type jwksTransport struct {
-	next http.RoundTripper
+// keySet is the environment's signing keys, an oidc.KeySet for go-oidc's
+// verifiers. It replaces go-oidc's RemoteKeySet, whose shared fetch hands a
+// caller that arrives just after a fetch finished that fetch's stale result
+// (coreos/go-oidc: the in-flight request is marked done before it is
+// cleared), so a token signed with a newly published key could fail to
+// verify at random. Here the keys are stored before the fetch lock is
+// released, and the lock also makes concurrent callers share one fetch.
+type keySet struct {
+	url  string
+	http *http.Client
 	now  func() time.Time
-	sem  chan struct{} // held during a fetch
+	sem  chan struct{} // held while deciding whether to fetch, and fetching
 
-	// failures counts failed fetches, so a verification that failed for want
-	// of keys can be told from a bad token.
+	// failures counts failed fetches, so that a verification that failed for
+	// want of keys (the provider is down: retry) can be told from a bad token.
+	// go-oidc's verifier flattens the key set's error into a string.
 	failures atomic.Int64
 
-	// guarded by sem
-	url       string
-	header    http.Header
-	body      []byte
+	mu        sync.RWMutex
+	keys      []jose.JSONWebKey
 	fetchedAt time.Time
 }
 
-func (t *jwksTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet {
-		return t.next.RoundTrip(req)
-	}
-	select {
-	case t.sem <- struct{}{}:
-	case <-req.Context().Done():
-		return nil, req.Context().Err()
-	}
-	defer func() { <-t.sem }()
+func newKeySet(url string, hc *http.Client, now func() time.Time) *keySet {
+	return &keySet{url: url, http: hc, now: now, sem: make(chan struct{}, 1)}
+}
 
-	now := t.now()
-	if t.body != nil && t.url == req.URL.String() && !now.Before(t.fetchedAt) && now.Sub(t.fetchedAt) < jwksRefetchInterval {
-		return t.cached(req), nil
+// VerifySignature implements oidc.KeySet: it verifies a JWS with the cached
+// keys and, failing that, with a refetched key set (at most once per
+// jwksRefetchInterval). go-oidc has checked the algorithm already.
+func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	jws, err := jose.ParseSigned(jwt, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return nil, fmt.Errorf("malformed jwt: %w", err)
 	}
-	resp, err := t.next.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.failures.Add(1)
-		return resp, err
+	if payload, ok := verifyWith(jws, k.cached()); ok {
+		return payload, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocumentBytes))
-	resp.Body.Close()
+	keys, err := k.refresh(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t.url, t.header, t.body, t.fetchedAt = req.URL.String(), resp.Header.Clone(), body, now
-	t.header.Del("Content-Length")
-	return t.cached(req), nil
+	if payload, ok := verifyWith(jws, keys); ok {
+		return payload, nil
+	}
+	return nil, errors.New("no key of the environment verifies the signature")
 }
 
-// fetchFailures is how many key-set fetches have failed so far.
-func (c *OIDCClient) fetchFailures() int64 {
-	if t, ok := c.keysHTTP.Transport.(*jwksTransport); ok {
-		return t.failures.Load()
+// verifyWith tries the keys with the token's kid (all keys when it names none).
+func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey) ([]byte, bool) {
+	kid := jws.Signatures[0].Header.KeyID
+	for i := range keys {
+		if kid != "" && keys[i].KeyID != kid {
+			continue
+		}
+		if payload, err := jws.Verify(&keys[i]); err == nil {
+			return payload, true
+		}
 	}
-	return 0
+	return nil, false
 }
 
-func (t *jwksTransport) cached(req *http.Request) *http.Response {
-	return &http.Response{
-		Status:        "200 OK",
-		StatusCode:    http.StatusOK,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        t.header.Clone(),
-		Body:          io.NopCloser(bytes.NewReader(t.body)),
-		ContentLength: int64(len(t.body)),
-		Request:       req,
+func (k *keySet) cached() []jose.JSONWebKey {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.keys
+}
+
+// loaded reports whether a key set has been fetched at least once.
+func (k *keySet) loaded() bool { return len(k.cached()) > 0 }
+
+// refresh returns the keys fetched within the last jwksRefetchInterval, or
+// fetches them now. Concurrent callers wait for one fetch and share it.
+func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
+	select {
+	case k.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
+	defer func() { <-k.sem }()
+
+	now := k.now()
+	k.mu.RLock()
+	keys, fetchedAt := k.keys, k.fetchedAt
+	k.mu.RUnlock()
+	if keys != nil && !now.Before(fetchedAt) && now.Sub(fetchedAt) < jwksRefetchInterval {
+		return keys, nil
+	}
+	keys, err := k.fetch(ctx)
+	if err != nil {
+		k.failures.Add(1)
+		return nil, fmt.Errorf("fetching the key set: %w", err)
+	}
+	k.mu.Lock()
+	k.keys, k.fetchedAt = keys, now
+	k.mu.Unlock()
+	return keys, nil
+}
+
+func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	// We only fetch when a key is missing: a cache on the way must not answer
+	// with the key set we already have.
+	req.Header.Set("Cache-Control", "no-cache")
+	resp, err := k.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s answered %s", k.url, resp.Status)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxDocumentBytes)).Decode(&set); err != nil {
+		return nil, fmt.Errorf("%s is not a key set: %w", k.url, err)
+	}
+	var keys []jose.JSONWebKey
+	for _, key := range set.Keys {
+		if key.Valid() && key.IsPublic() && (key.Use == "" || key.Use == "sig") {
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%s has no public signing key", k.url)
+	}
+	return keys, nil
 }
 
 // verifyError gives a failed verification its kind: ErrUnavailable when the
 // key set could not be fetched while verifying (the provider is down, the
 // token may be fine: retry), else ErrInvalidToken.
-func (c *OIDCClient) verifyError(failuresBefore int64, what string, err error) error {
-	if c.fetchFailures() > failuresBefore {
-		return fmt.Errorf("%w: %s: fetching the key set: %w", ErrUnavailable, what, err)
+func verifyError(keys *keySet, failuresBefore int64, what string, err error) error {
+	if keys.failures.Load() > failuresBefore {
+		return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
 	}
 	return fmt.Errorf("%w: %s: %w", ErrInvalidToken, what, err)
 }

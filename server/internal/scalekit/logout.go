@@ -69,10 +69,10 @@ func (c *OIDCClient) VerifyLogoutToken(ctx context.Context, rawToken string) (*L
 	if err != nil {
 		return nil, fmt.Errorf("verify logout token: %w", err)
 	}
-	failures := c.fetchFailures()
+	failures := p.keys.failures.Load()
 	t, err := p.logoutTokens.Verify(ctx, rawToken)
 	if err != nil {
-		return nil, c.verifyError(failures, "logout token", err)
+		return nil, verifyError(p.keys, failures, "logout token", err)
 	}
 	var claims struct {
 		SessionID string                     `json:"sid"`

@@ -11,10 +11,10 @@ import (
 // none is expected (a refreshed ID token); otherwise a nonce in the token must
 // equal *nonce.
 func (c *OIDCClient) verifyIDToken(ctx context.Context, p *provider, raw, accessToken string, nonce *string) (*User, error) {
-	failures := c.fetchFailures()
+	failures := p.keys.failures.Load()
 	idt, err := p.idTokens.Verify(ctx, raw)
 	if err != nil {
-		return nil, c.verifyError(failures, "id token", err)
+		return nil, verifyError(p.keys, failures, "id token", err)
 	}
 	if nonce != nil && idt.Nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(*nonce)) != 1 {
 		return nil, fmt.Errorf("%w: id token: nonce does not match this login", ErrInvalidToken)
@@ -55,10 +55,10 @@ func (c *OIDCClient) ValidateAccessToken(ctx context.Context, accessToken Token)
 }
 
 func (c *OIDCClient) validateAccessToken(ctx context.Context, p *provider, raw string) (*AccessTokenClaims, error) {
-	failures := c.fetchFailures()
+	failures := p.keys.failures.Load()
 	t, err := p.accessTokens.Verify(ctx, raw)
 	if err != nil {
-		return nil, c.verifyError(failures, "access token", err)
+		return nil, verifyError(p.keys, failures, "access token", err)
 	}
 	var claims AccessTokenClaims
 	if err := t.Claims(&claims); err != nil {

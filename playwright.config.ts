@@ -23,7 +23,8 @@ export default defineConfig({
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
     launchOptions: {
-      // Debian's Chromium: no browser download (see DEVELOPERS.md).
+      // Debian's Chromium: a browser download (npx playwright install) cannot reach
+      // the internet here; these flags keep Chromium off the network it would try.
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       args: [
         '--no-sandbox',

@@ -3,7 +3,7 @@ import { expect, test, users } from './fixtures';
 
 const jwt = /eyJ[\w-]+\.[\w-]+\.[\w-]+/;
 
-// The one place a token may appear (DESIGN.md): the ID token as id_token_hint in
+// The one place a token may appear (docs/DESIGN.md): the ID token as id_token_hint in
 // the logout URL, which RP-initiated logout needs.
 function withoutLogoutHint(text: string): string {
   return text.replace(/id_token_hint=[\w.%-]+/g, 'id_token_hint=ALLOWED');

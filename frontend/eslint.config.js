@@ -14,7 +14,7 @@ export default tseslint.config(
     plugins: { 'react-hooks': reactHooks },
     rules: {
       ...reactHooks.configs.recommended.rules,
-      // The SPA never stores anything for auth in the browser (DESIGN.md: one HttpOnly cookie).
+      // The SPA never stores anything for auth in the browser (docs/DESIGN.md: one HttpOnly cookie).
       'no-restricted-globals': ['error', 'localStorage', 'sessionStorage', 'indexedDB'],
       'no-restricted-properties': [
         'error',

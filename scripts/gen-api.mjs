@@ -5,7 +5,7 @@
 //   node scripts/gen-api.mjs           write the file
 //   node scripts/gen-api.mjs --check   fail if the file differs from what would be generated
 //
-// Until the OpenAPI document exists, the types are hand-written from DESIGN.md and
+// Until the OpenAPI document exists, the types are hand-written from docs/DESIGN.md and
 // --check only says so.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';

@@ -33,7 +33,7 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-// The server refuses unsafe methods without this header (DESIGN.md, "CSRF"): a
+// The server refuses unsafe methods without this header (docs/DESIGN.md, "CSRF"): a
 // cross-site form cannot set it, and no CORS is allowed, so a cross-site fetch cannot either.
 const unsafeMethods = new Set<Method>(['POST', 'PUT', 'PATCH', 'DELETE']);
 

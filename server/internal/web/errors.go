@@ -14,7 +14,7 @@ import (
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
-// apiError is an error with its DESIGN.md code. message is written for a
+// apiError is an error with its docs/DESIGN.md code. message is written for a
 // person and sent; cause is logged with the request id and never sent.
 type apiError struct {
 	status  int
@@ -40,7 +40,7 @@ func errNotFound(message string) *apiError {
 	return &apiError{status: http.StatusNotFound, code: "not_found", message: message}
 }
 
-// errorBody is the one JSON error shape of DESIGN.md.
+// errorBody is the one JSON error shape of docs/DESIGN.md.
 type errorBody struct {
 	Error   string `json:"error"`
 	Message string `json:"message"`

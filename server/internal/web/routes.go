@@ -12,7 +12,7 @@ import (
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
-// addRoutes is every route of DESIGN.md on one screen.
+// addRoutes is every route of docs/DESIGN.md on one screen.
 func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler) {
 	e.GET("/healthz", handleHealthz())
 	e.GET("/readyz", handleReadyz(sessions, auth))

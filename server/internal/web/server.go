@@ -1,5 +1,5 @@
 // Package web is the BFF's HTTP surface: Echo wiring, the routes of
-// DESIGN.md, and the mapping of errors to its JSON error shape.
+// docs/DESIGN.md, and the mapping of errors to its JSON error shape.
 package web
 
 import (

@@ -44,7 +44,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		cfg.ScalekitEnvironmentURL = envURL
 	}
 
-	auth, err := scalekit.New(ctx, scalekit.Config{EnvironmentURL: envURL, ClientID: clientID, ClientSecret: clientSecret, Logger: logger})
+	auth, err := scalekit.New(ctx, scalekit.Config{EnvironmentURL: envURL, Issuer: cfg.ScalekitIssuer, ClientID: clientID, ClientSecret: clientSecret, Logger: logger})
 	if err != nil {
 		return fmt.Errorf("scalekit client: %w", err)
 	}

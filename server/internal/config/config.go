@@ -23,9 +23,13 @@ type Config struct {
 	// ScalekitEnvironmentURL is the environment (issuer) URL. Empty means the
 	// built-in development identity provider runs in-process.
 	ScalekitEnvironmentURL string
-	ScalekitClientID       string
-	ScalekitClientSecret   string
-	ScalekitWebhookSecret  string
+	// ScalekitIssuer (SCALEKIT_ISSUER) is the "iss" the environment's
+	// discovery document and tokens carry, when a custom domain makes it
+	// differ from ScalekitEnvironmentURL; empty means the environment URL.
+	ScalekitIssuer        string
+	ScalekitClientID      string
+	ScalekitClientSecret  string
+	ScalekitWebhookSecret string
 
 	// BaseURL is the public origin (APP_BASE_URL, default http://localhost:8080);
 	// the redirect URI is BaseURL + "/auth/callback".
@@ -83,6 +87,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Env:                    get("APP_ENV", "development"),
 		ScalekitEnvironmentURL: strings.TrimRight(get("SCALEKIT_ENVIRONMENT_URL", ""), "/"),
+		ScalekitIssuer:         strings.TrimRight(get("SCALEKIT_ISSUER", ""), "/"),
 		ScalekitClientID:       get("SCALEKIT_CLIENT_ID", ""),
 		ScalekitClientSecret:   getenv("SCALEKIT_CLIENT_SECRET"),
 		ScalekitWebhookSecret:  getenv("SCALEKIT_WEBHOOK_SECRET"),
@@ -100,6 +105,11 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.ScalekitEnvironmentURL != "" {
 		if u, err := url.Parse(c.ScalekitEnvironmentURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
 			bad("SCALEKIT_ENVIRONMENT_URL", "an http(s) URL such as https://yourapp.scalekit.com", c.ScalekitEnvironmentURL)
+		}
+		if c.ScalekitIssuer != "" {
+			if u, err := url.Parse(c.ScalekitIssuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+				bad("SCALEKIT_ISSUER", "the issuer URL your environment's discovery document names, such as https://auth.example.com", c.ScalekitIssuer)
+			}
 		}
 		if c.ScalekitClientID == "" {
 			errs = append(errs, errors.New("SCALEKIT_CLIENT_ID: want the client id of the environment, got nothing"))

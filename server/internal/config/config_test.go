@@ -43,12 +43,13 @@ func TestLoadGood(t *testing.T) {
 		"SESSION_IDLE_TIMEOUT":     "15m",
 		"SESSION_LIFETIME":         "8h",
 		"LISTEN_ADDR":              "0.0.0.0:9000",
+		"SCALEKIT_ISSUER":          "https://auth.example.com/",
 	}))
 	if err != nil {
 		t.Fatalf("Load(production) error = %v; want nil", err)
 	}
-	if c.ScalekitEnvironmentURL != "https://acme.scalekit.dev" {
-		t.Errorf("ScalekitEnvironmentURL = %q; want trailing slash trimmed", c.ScalekitEnvironmentURL)
+	if c.ScalekitEnvironmentURL != "https://acme.scalekit.dev" || c.ScalekitIssuer != "https://auth.example.com" {
+		t.Errorf("ScalekitEnvironmentURL, ScalekitIssuer = %q, %q; want trailing slashes trimmed", c.ScalekitEnvironmentURL, c.ScalekitIssuer)
 	}
 	if c.SessionIdleTimeout != 15*time.Minute || c.SessionLifetime != 8*time.Hour || c.ListenAddr != "0.0.0.0:9000" {
 		t.Errorf("got %v %v %q", c.SessionIdleTimeout, c.SessionLifetime, c.ListenAddr)
@@ -79,6 +80,7 @@ func TestLoadBad(t *testing.T) {
 		{"webhook secret", map[string]string{"SCALEKIT_WEBHOOK_SECRET": "whsec_!!not base64!!"}, "SCALEKIT_WEBHOOK_SECRET: want", "not base64"},
 		{"app env", map[string]string{"APP_ENV": "prod"}, `APP_ENV: want development, test or production, got "prod"`, ""},
 		{"env url without client", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "https://x.scalekit.dev"}, "SCALEKIT_CLIENT_ID:", ""},
+		{"issuer not a url", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "https://x.scalekit.dev", "SCALEKIT_CLIENT_ID": "a", "SCALEKIT_CLIENT_SECRET": "b", "SCALEKIT_ISSUER": "auth.example.com"}, "SCALEKIT_ISSUER: want", ""},
 		{"env url not a url", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "x.scalekit.dev", "SCALEKIT_CLIENT_ID": "a", "SCALEKIT_CLIENT_SECRET": "b"}, "SCALEKIT_ENVIRONMENT_URL:", ""},
 		{"production memory store", map[string]string{"APP_ENV": "production"}, "REDIS_URL: want a Redis URL when APP_ENV=production", ""},
 		{"production insecure cookie", map[string]string{"APP_ENV": "production", "COOKIE_SECURE": "false"}, "COOKIE_SECURE: want true when APP_ENV=production", ""},

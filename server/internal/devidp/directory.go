@@ -15,7 +15,10 @@ type User struct {
 	GivenName     string
 	FamilyName    string
 	Picture       string
-	Memberships   []Membership
+	// ExternalID is the customer's own id for the user (Scalekit's
+	// external_id; the xuid claim of access tokens), when set.
+	ExternalID  string
+	Memberships []Membership
 }
 
 // Membership is a user's place in an organization.
@@ -36,7 +39,9 @@ var rolePermissions = map[string][]string{
 	"member": {"org:read"},
 }
 
-type organization struct{ id, name string }
+// organization: externalID is the customer's own id for it (Scalekit's
+// external_id; the xoid claim of access tokens), when set.
+type organization struct{ id, name, externalID string }
 
 // directory holds organizations and users; Server.mu guards it.
 type directory struct {
@@ -46,8 +51,8 @@ type directory struct {
 }
 
 func seedDirectory() directory {
-	acme := organization{"org_acme", "Acme Inc"}
-	globex := organization{"org_globex", "Globex Corp"}
+	acme := organization{id: "org_acme", name: "Acme Inc"}
+	globex := organization{id: "org_globex", name: "Globex Corp"}
 	return directory{
 		orgs: []organization{acme, globex},
 		users: []*User{

@@ -26,8 +26,11 @@
 //
 // Endpoints, under the issuer's URL (and path, if it has one), are
 // Scalekit's: /.well-known/openid-configuration, /oauth/authorize,
-// /oauth/token, /keys, /oidc/logout, plus GET /debug/counters (GrantCounts
-// as JSON) and /static/style.css.
+// /oauth/token (authorization_code, refresh_token, and client_credentials
+// for the REST API), /keys, /oidc/logout, the REST API's
+// GET /api/v1/users/{id} and GET /api/v1/organizations/{id} (bearer token from
+// client_credentials; Scalekit's JSON shapes), plus GET /debug/counters
+// (GrantCounts as JSON) and /static/style.css.
 //
 // # Seed data
 //

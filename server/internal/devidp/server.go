@@ -39,6 +39,9 @@ type Config struct {
 	IDTokenTTL      time.Duration // default 1h
 	RefreshTokenTTL time.Duration // default 30 days, renewed on every rotation
 	CodeTTL         time.Duration // default 1m
+	// APITokenTTL is the lifetime of client-credentials tokens for the REST
+	// API; default 24h, as at Scalekit (expires_in 86399).
+	APITokenTTL time.Duration
 
 	Now        func() time.Time // default time.Now
 	Logger     *slog.Logger     // default: discard
@@ -58,6 +61,7 @@ type Server struct {
 	idTTL      time.Duration
 	refreshTTL time.Duration
 	codeTTL    time.Duration
+	apiTTL     time.Duration
 	now        func() time.Time
 	log        *slog.Logger
 	httpClient *http.Client
@@ -95,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 		idTTL:      orDefault(cfg.IDTokenTTL, time.Hour),
 		refreshTTL: orDefault(cfg.RefreshTokenTTL, 30*24*time.Hour),
 		codeTTL:    orDefault(cfg.CodeTTL, time.Minute),
+		apiTTL:     orDefault(cfg.APITokenTTL, 24*time.Hour),
 		now:        cfg.Now,
 		log:        cfg.Logger,
 		httpClient: cfg.HTTPClient,
@@ -127,6 +132,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /keys", s.handleKeys)
 	mux.HandleFunc("GET /oidc/logout", s.handleLogout)
 	mux.HandleFunc("POST /oidc/logout", s.handleLogout)
+	mux.HandleFunc("GET /api/v1/users/{id}", s.api(s.handleGetUser))
+	mux.HandleFunc("GET /api/v1/organizations/{id}", s.api(s.handleGetOrganization))
 	mux.HandleFunc("GET /debug/counters", s.handleCounters)
 	mux.HandleFunc("GET /static/style.css", handleStylesheet)
 	if s.path == "" {
@@ -144,9 +151,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Issuer() string { return s.issuer }
 
 // GrantCounts returns how many token requests the provider answered, by grant
-// type: "authorization_code" and "refresh_token" count tokens issued,
-// "authorization_code_refused" and "refresh_token_refused" count error
-// answers, and "other_refused" counts requests with no or another grant type.
+// type: "authorization_code", "refresh_token" and "client_credentials" count
+// tokens issued, the same names with "_refused" count error answers, and
+// "other_refused" counts requests with no or another grant type. Calls of the
+// REST API count under "api " and their route, such as
+// "api GET /api/v1/users/{id}".
 // A grant type never seen is absent (read it as 0).
 func (s *Server) GrantCounts() map[string]int {
 	s.mu.Lock()
@@ -173,7 +182,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"end_session_endpoint":                  s.url("/oidc/logout"),
 		"response_types_supported":              []string{"code"},
 		"response_modes_supported":              []string{"query"},
-		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"code_challenge_methods_supported":      []string{"S256"},

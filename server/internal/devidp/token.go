@@ -37,7 +37,7 @@ type tokenResponse struct {
 	// RefreshExpiresIn is non-standard (Keycloak sends it): the refresh
 	// token's lifetime, which the BFF caps its sessions by.
 	RefreshExpiresIn int64  `json:"refresh_expires_in,omitempty"`
-	IDToken          string `json:"id_token"`
+	IDToken          string `json:"id_token,omitempty"`
 	Scope            string `json:"scope"`
 }
 
@@ -59,7 +59,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 
 // tokenRequestLog is what a token request may log: no code, token or secret.
 type tokenRequestLog struct {
-	grant    string // "authorization_code", "refresh_token" or "other"
+	grant    string // "authorization_code", "refresh_token", "client_credentials" or "other"
 	clientID string // set once authenticated
 	sub, sid string // set once tokens are issued
 }
@@ -75,7 +75,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, req *tokenRequest
 		return tokenResponse{}, invalidRequest("The body is not a valid application/x-www-form-urlencoded form.")
 	}
 	form := r.PostForm
-	if g := form.Get("grant_type"); g == "authorization_code" || g == "refresh_token" {
+	switch g := form.Get("grant_type"); g {
+	case "authorization_code", "refresh_token", "client_credentials":
 		req.grant = g
 	}
 	for _, vs := range form {
@@ -97,10 +98,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, req *tokenRequest
 		ps, resp, err := s.refreshTokens(client, form)
 		req.sub, req.sid = ps.userID, ps.id
 		return resp, err
+	case "client_credentials":
+		return s.issueAPIToken(client)
 	case "":
 		return tokenResponse{}, invalidRequest("The grant_type is missing.")
 	default:
-		return tokenResponse{}, &oauthError{http.StatusBadRequest, "unsupported_grant_type", "The grant_type must be authorization_code or refresh_token."}
+		return tokenResponse{}, &oauthError{http.StatusBadRequest, "unsupported_grant_type", "The grant_type must be authorization_code, refresh_token or client_credentials."}
 	}
 }
 

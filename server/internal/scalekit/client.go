@@ -1,6 +1,7 @@
 package scalekit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,10 +19,14 @@ import (
 
 // Config configures an OIDCClient.
 type Config struct {
-	// EnvironmentURL is the Scalekit environment URL, which is also the issuer
-	// ("iss") of its tokens. It may have a path (http://127.0.0.1:5556/dex).
-	// A trailing slash is ignored.
+	// EnvironmentURL is the Scalekit environment URL: discovery, the fixed
+	// endpoints and the REST API live under it. It may have a path
+	// (http://127.0.0.1:5556/dex). A trailing slash is ignored.
 	EnvironmentURL string
+	// Issuer is the "iss" expected in the discovery document and in every
+	// token (SCALEKIT_ISSUER). Default: EnvironmentURL. An environment behind
+	// a custom domain may be reached at one URL and name another issuer.
+	Issuer string
 	// ClientID and ClientSecret authenticate this app at the token endpoint,
 	// always in the form body (client_secret_post).
 	ClientID     string
@@ -43,13 +48,15 @@ type Config struct {
 // while the environment is down; until it is up, calls fail with
 // ErrUnavailable.
 type OIDCClient struct {
-	issuer       string // EnvironmentURL without a trailing slash
+	envURL       string // EnvironmentURL without a trailing slash
+	issuer       string // Issuer (default envURL) without a trailing slash
 	clientID     string
 	clientSecret string
 	http         *http.Client // every call to the environment
 	now          func() time.Time
 	log          *slog.Logger
 
+	api       *apiClient
 	endpoints atomic.Pointer[provider]
 	discovery singleflight.Group
 }
@@ -75,14 +82,17 @@ func New(_ context.Context, cfg Config) (*OIDCClient, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &OIDCClient{
-		issuer:       strings.TrimSuffix(cfg.EnvironmentURL, "/"),
+	c := &OIDCClient{
+		envURL:       strings.TrimSuffix(cfg.EnvironmentURL, "/"),
+		issuer:       strings.TrimSuffix(cmp.Or(cfg.Issuer, cfg.EnvironmentURL), "/"),
 		clientID:     cfg.ClientID,
 		clientSecret: cfg.ClientSecret,
 		http:         hc,
 		now:          now,
 		log:          logger,
-	}, nil
+	}
+	c.api = c.newAPIClient()
+	return c, nil
 }
 
 func (cfg Config) validate() error {
@@ -97,6 +107,11 @@ func (cfg Config) validate() error {
 		errs = append(errs, fmt.Errorf("environment URL %q: want an absolute http(s) URL", cfg.EnvironmentURL))
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 		errs = append(errs, fmt.Errorf("environment URL %q: want no query, fragment or user info", cfg.EnvironmentURL))
+	}
+	if cfg.Issuer != "" {
+		if u, err := url.Parse(cfg.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("issuer %q: want an absolute http(s) URL", cfg.Issuer))
+		}
 	}
 	if cfg.ClientID == "" {
 		errs = append(errs, errors.New("client ID is empty"))

@@ -105,18 +105,22 @@ func TestDiscoveryIssuer(t *testing.T) {
 	tests := []struct {
 		name      string
 		docIssuer func(issuer string) string
+		expected  string // SCALEKIT_ISSUER; "" for the environment URL
 		wantErr   bool
 	}{
-		{"same", func(iss string) string { return iss }, false},
-		{"trailing slash", func(iss string) string { return iss + "/" }, false},
-		{"another issuer", func(string) string { return "https://evil.example" }, true},
-		{"blank", func(string) string { return " " }, true},
+		{"same", func(iss string) string { return iss }, "", false},
+		{"trailing slash", func(iss string) string { return iss + "/" }, "", false},
+		{"another issuer", func(string) string { return "https://evil.example" }, "", true},
+		{"blank", func(string) string { return " " }, "", true},
+		{"custom domain, configured", func(string) string { return "https://auth.example.com" }, "https://auth.example.com", false},
+		{"custom domain, configured with a slash", func(string) string { return "https://auth.example.com" }, "https://auth.example.com/", false},
+		{"the environment URL when a custom issuer is configured", func(iss string) string { return iss }, "https://auth.example.com", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			op := newTestOP(t, opOptions{})
 			op.docIssuer = tc.docIssuer(op.issuer)
-			c := newTestClient(t, op)
+			c := newTestClient(t, op, func(cfg *scalekit.Config) { cfg.Issuer = tc.expected })
 			err := c.Ready(context.Background())
 			if tc.wantErr != (err != nil) {
 				t.Fatalf("Ready(discovery issuer %q) = %v; want error %t", op.docIssuer, err, tc.wantErr)

@@ -90,7 +90,7 @@ func (c *OIDCClient) provider(ctx context.Context) (*provider, error) {
 // serves none, and Scalekit's fixed paths apply; any other failure is
 // ErrUnavailable and is retried on a later call.
 func (c *OIDCClient) discover(ctx context.Context) (*provider, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.issuer+discoveryPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.envURL+discoveryPath, nil)
 	if err != nil {
 		return nil, fmt.Errorf("scalekit: discovery: %w", err)
 	}
@@ -111,11 +111,12 @@ func (c *OIDCClient) discover(ctx context.Context) (*provider, error) {
 		if err := json.Unmarshal(body, &doc); err != nil {
 			return nil, fmt.Errorf("%w: discovery: %s is not a discovery document: %v", ErrUnavailable, req.URL, err)
 		}
-		// The issuer must match, or an environment could vouch for another's
-		// tokens (OpenID Connect Discovery 1.0 §4.3). Only a trailing slash
-		// may differ; the iss claim is then checked against the discovered value.
+		// The issuer must be the expected one, or an environment could vouch
+		// for another's tokens (OpenID Connect Discovery 1.0 §4.3). Only a
+		// trailing slash may differ; the iss claim is then checked against the
+		// discovered value.
 		if strings.TrimSuffix(doc.Issuer, "/") != c.issuer {
-			return nil, fmt.Errorf("%w: discovery: issuer %q does not match the environment URL %q", ErrUnavailable, doc.Issuer, c.issuer)
+			return nil, fmt.Errorf("%w: discovery: issuer %q is not the expected %q (set SCALEKIT_ISSUER when a custom domain names another)", ErrUnavailable, doc.Issuer, c.issuer)
 		}
 	case http.StatusNotFound, http.StatusGone:
 		doc = discoveryDocument{Issuer: c.issuer}
@@ -131,7 +132,7 @@ func (c *OIDCClient) newProvider(doc discoveryDocument) *provider {
 		if s != "" {
 			return s
 		}
-		return c.issuer + path
+		return c.envURL + path
 	}
 	p := &provider{
 		issuer:        doc.Issuer,

@@ -102,8 +102,10 @@ type testOP struct {
 	docTokenURL  string // token_endpoint in the document; default ours
 	down         bool   // every endpoint answers 503 with HTML
 	tokenHandler http.HandlerFunc
-	opaqueAT     bool // issue opaque access tokens
-	noRotation   bool // refresh answers carry no refresh token
+	apiHandler   http.HandlerFunc // serves /api/…; default 404
+	apiTokens    int              // client_credentials tokens issued
+	opaqueAT     bool             // issue opaque access tokens
+	noRotation   bool             // refresh answers carry no refresh token
 	refreshID    func(sub string) string
 	hits         map[string]int
 	tokenForms   []url.Values
@@ -147,7 +149,7 @@ func (op *testOP) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, op.opts.prefix)
 	op.mu.Lock()
 	op.hits[path]++
-	down, noDiscovery, handler := op.down, op.opts.noDiscovery, op.tokenHandler
+	down, noDiscovery, handler, api := op.down, op.opts.noDiscovery, op.tokenHandler, op.apiHandler
 	op.mu.Unlock()
 	if down {
 		w.Header().Set("Content-Type", "text/html")
@@ -171,6 +173,10 @@ func (op *testOP) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		op.serveToken(w, r)
 	default:
+		if strings.HasPrefix(path, "/api/") && api != nil {
+			api(w, r)
+			return
+		}
 		http.NotFound(w, r)
 	}
 }
@@ -221,6 +227,11 @@ func (op *testOP) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	var sub, idToken string
 	switch r.PostForm.Get("grant_type") {
+	case "client_credentials":
+		op.apiTokens++
+		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600,
+			"access_token": fmt.Sprintf("tstapi~%d", op.apiTokens)})
+		return
 	case "authorization_code":
 		g, ok := op.codes[r.PostForm.Get("code")]
 		delete(op.codes, r.PostForm.Get("code")) // single use, even when refused

@@ -35,6 +35,14 @@ type Client interface {
 	VerifyLogoutToken(ctx context.Context, rawToken string) (*LogoutTokenClaims, error)
 	// Ready reports whether the provider's signing keys are loaded (for /readyz).
 	Ready(ctx context.Context) error
+
+	// The environment's REST API, authenticated as this app (a
+	// client-credentials token, cached).
+
+	// GetUser reads a user and their organization memberships.
+	GetUser(ctx context.Context, userID string) (*DirectoryUser, error)
+	// GetOrganization reads an organization.
+	GetOrganization(ctx context.Context, organizationID string) (*Organization, error)
 }
 
 // Token is an OAuth token or JWT. It never prints itself: String and

@@ -4,7 +4,9 @@ package web
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 
 	"github.com/labstack/echo/v4"
@@ -23,12 +25,7 @@ func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(logger)
-	// Trusting X-Forwarded-For is opt-in: without an extractor, Echo believes
-	// whatever the client sends.
-	e.IPExtractor = echo.ExtractIPDirect()
-	if cfg.TrustProxy {
-		e.IPExtractor = echo.ExtractIPFromXFFHeader()
-	}
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
 	e.Use(requestID())
 	e.Use(recoverPanics(logger))
@@ -41,6 +38,23 @@ func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 
 	addRoutes(e, logger, cfg, sessions, auth, spa)
 	return e
+}
+
+// ipExtractor finds the client IP. Trusting X-Forwarded-For is opt-in
+// (without an extractor Echo believes whatever the client sends), and only
+// for the configured proxies: Echo's defaults would also trust every
+// loopback, link-local and private peer, which lets anyone on those networks
+// choose their IP. Echo reads the header from the right, through trusted
+// peers only, and stops at the first address it cannot parse.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // formOrigin is the environment's origin: the hosted login page is a form

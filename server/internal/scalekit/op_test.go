@@ -339,9 +339,29 @@ func (op *testOP) sign(k testKey, claims any) string {
 	return signWith(op.t, jose.SigningKey{Algorithm: jose.RS256, Key: k.priv}, k.kid, claims)
 }
 
+// signLogout signs a logout token, typed logout+jwt as the spec asks.
+func (op *testOP) signLogout(k testKey, claims any) string {
+	op.t.Helper()
+	return op.signTyped(k, "logout+jwt", claims)
+}
+
+// signTyped signs with the given typ header; "" leaves typ out.
+func (op *testOP) signTyped(k testKey, typ string, claims any) string {
+	op.t.Helper()
+	return signTypedWith(op.t, jose.SigningKey{Algorithm: jose.RS256, Key: k.priv}, k.kid, typ, claims)
+}
+
 func signWith(t *testing.T, key jose.SigningKey, kid string, claims any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), kid)
+	return signTypedWith(t, key, kid, "JWT", claims)
+}
+
+func signTypedWith(t testing.TB, key jose.SigningKey, kid, typ string, claims any) string {
+	t.Helper()
+	opts := (&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), kid)
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
 	signer, err := jose.NewSigner(key, opts)
 	if err != nil {
 		t.Fatalf("NewSigner: %v", err)

@@ -5,11 +5,9 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
 
 	"github.com/example/scalekit-bff/server/internal/session"
 )
@@ -171,33 +169,6 @@ func checkCSRF() echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
-}
-
-// rateLimiter bounds, per client IP and per instance, the routes that start
-// work at the provider or in the store for anyone who asks: login, callback,
-// back-channel logout and webhooks. Echo's limiter is a token bucket
-// (golang.org/x/time/rate); the API proper is behind a session already.
-type rateLimiter struct {
-	store middleware.RateLimiterStore
-}
-
-func newRateLimiter(perSecond float64, burst int) *rateLimiter {
-	return &rateLimiter{store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate: rate.Limit(perSecond), Burst: burst, ExpiresIn: 3 * time.Minute,
-	})}
-}
-
-// limit answers a request over the limit with deny. (Echo's limiter renders
-// deny's error itself, so a route's own error middleware never sees it.)
-func (l *rateLimiter) limit(deny func(c echo.Context) error) echo.MiddlewareFunc {
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store:               l.store,
-		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			c.Response().Header().Set("Retry-After", "1")
-			return deny(c)
-		},
-	})
 }
 
 func errRateLimited(echo.Context) error {

@@ -21,6 +21,10 @@ import (
 // Middleware order, outer to inner: request id, panic recovery, request log,
 // security headers, body limit; then per group the session and the CSRF check.
 func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler) *echo.Echo {
+	return newServer(logger, cfg, sessions, auth, spa, defaultRateLimit)
+}
+
+func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -36,7 +40,7 @@ func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	}
 	e.Use(middleware.BodyLimit("64K"))
 
-	addRoutes(e, logger, cfg, sessions, auth, spa)
+	addRoutes(e, logger, cfg, sessions, auth, spa, limit)
 	return e
 }
 

@@ -65,6 +65,16 @@ func TestAnonymousLoginIsSmallAndShortLived(t *testing.T) {
 	if usage > worstCaseKeyBytes {
 		t.Errorf("MEMORY USAGE of an anonymous session = %d bytes; the README's worst case assumes at most %d", usage, worstCaseKeyBytes)
 	}
+	e.login(c, "usr_alice")
+	keys = e.db.Keys(t, "session:*")
+	if len(keys) != 1 {
+		t.Fatalf("session keys after sign-in = %v; want one (the anonymous one renewed)", keys)
+	}
+	signedIn, err := redis.Int64(conn.Do("MEMORY", "USAGE", keys[0], "SAMPLES", "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("one signed-in session (built-in provider's tokens): %d bytes in Redis", signedIn)
 	perClient := loginRate*int(pendingLoginTTL.Seconds()) + loginBurst
 	t.Logf("one anonymous session: %d bytes of value, %d bytes in Redis; one client at the limit: %d keys, %.1f MB",
 		value, usage, perClient, float64(perClient*worstCaseKeyBytes)/1e6)

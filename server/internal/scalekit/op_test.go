@@ -90,7 +90,7 @@ type grant struct {
 }
 
 type testOP struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	issuer string
 	clock  *fakeClock
@@ -112,7 +112,7 @@ type testOP struct {
 	refresh      map[string]string // refresh token -> sub; deleted when spent
 }
 
-func newTestOP(t *testing.T, opts opOptions) *testOP {
+func newTestOP(t testing.TB, opts opOptions) *testOP {
 	t.Helper()
 	op := &testOP{
 		t:         t,
@@ -351,7 +351,7 @@ func (op *testOP) signTyped(k testKey, typ string, claims any) string {
 	return signTypedWith(op.t, jose.SigningKey{Algorithm: jose.RS256, Key: k.priv}, k.kid, typ, claims)
 }
 
-func signWith(t *testing.T, key jose.SigningKey, kid string, claims any) string {
+func signWith(t testing.TB, key jose.SigningKey, kid string, claims any) string {
 	t.Helper()
 	return signTypedWith(t, key, kid, "JWT", claims)
 }
@@ -432,7 +432,7 @@ func (op *testOP) set(f func(op *testOP)) {
 
 // newTestClient returns a client of op whose logs are scanned at the end of
 // the test for anything token- or secret-shaped.
-func newTestClient(t *testing.T, op *testOP, mods ...func(*scalekit.Config)) *scalekit.OIDCClient {
+func newTestClient(t testing.TB, op *testOP, mods ...func(*scalekit.Config)) *scalekit.OIDCClient {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg := scalekit.Config{
@@ -461,7 +461,7 @@ var jwtShaped = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.`)
 
 // checkNoSecrets fails when s holds a JWT, the client secret, a code or a
 // refresh token of the test provider.
-func checkNoSecrets(t *testing.T, what, s string) {
+func checkNoSecrets(t testing.TB, what, s string) {
 	t.Helper()
 	for _, bad := range []string{testClientSecret, "tstcode~", "tstrt~", "tstopaque~"} {
 		if strings.Contains(s, bad) {

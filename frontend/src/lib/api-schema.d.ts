@@ -15,7 +15,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description A same-origin path; anything else becomes / */
+                    /** @description A same-origin path of at most 512 characters, outside /auth/; its dot-segments are resolved as a browser does. Anything else becomes / */
                     returnTo?: string;
                     organization_id?: string;
                     connection_id?: string;

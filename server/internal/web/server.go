@@ -24,6 +24,8 @@ func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	return newServer(logger, cfg, sessions, auth, spa, defaultRateLimit)
 }
 
+// newServer is NewServer with the login and machine routes' rate limit
+// (defaultRateLimit) as a parameter, so tests can make it small.
 func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true

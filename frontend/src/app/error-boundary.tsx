@@ -20,9 +20,11 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, State> {
         <title>Error · Scalekit BFF</title>
         <h1 id="page-error-heading">Something went wrong</h1>
         <p>This page could not be shown. Reloading usually fixes it.</p>
-        <a className="button button-primary" href={window.location.pathname}>
+        {/* A reload, not a link built from location.pathname: a crafted link can leave
+            the app on a path such as //evil.example, which as an href names another host. */}
+        <button type="button" className="button button-primary" onClick={() => window.location.reload()}>
           Reload the page
-        </a>
+        </button>
       </section>
     );
   }

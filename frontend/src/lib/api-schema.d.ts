@@ -15,7 +15,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description A same-origin path; anything else becomes / */
+                    /** @description A same-origin path of at most 512 characters, outside /auth/; its dot-segments are resolved as a browser does. Anything else becomes / */
                     returnTo?: string;
                     organization_id?: string;
                     connection_id?: string;
@@ -140,6 +140,8 @@ export interface paths {
                 /** @description Signed out (also for a visitor without a session) */
                 200: {
                     headers: {
+                        /** @description "cache": the browser drops what it cached while signed in */
+                        "Clear-Site-Data"?: "\"cache\"";
                         [name: string]: unknown;
                     };
                     content: {
@@ -213,6 +215,24 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description payload_too_large: the body is over 64 KB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description rate_limited (with Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -258,6 +278,24 @@ export interface paths {
                 };
                 /** @description Webhooks not configured */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description payload_too_large: the body is over 64 KB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description rate_limited (with Retry-After) */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };

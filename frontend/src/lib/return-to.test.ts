@@ -14,4 +14,11 @@ describe('login links', () => {
   it('builds the current path from pathname and search', () => {
     expect(currentPath({ pathname: '/sessions', search: '?x=1' })).toBe('/sessions?x=1');
   });
+
+  it('never hands on a path that names another host', () => {
+    // What the browser's address bar holds after /.//evil.example or /%2e%2e//evil.example.
+    for (const pathname of ['//evil.example', '///evil.example', '/\\evil.example', '/a\\b', 'evil.example']) {
+      expect(currentPath({ pathname, search: '?x=1' })).toBe('/');
+    }
+  });
 });

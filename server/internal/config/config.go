@@ -3,15 +3,15 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
 // Config is the whole configuration of the BFF.
@@ -56,9 +56,12 @@ type Config struct {
 	// (DEV_IDP_ADDR, default 127.0.0.1:8081).
 	DevIDPAddr string
 
-	// TrustProxy (TRUST_PROXY, default false) makes the client IP come from
-	// X-Forwarded-For. Only enable it behind a proxy that sets that header.
-	TrustProxy bool
+	// TrustedProxies (TRUSTED_PROXIES, comma-separated CIDRs, default none)
+	// are the peers whose X-Forwarded-For is believed, read from the right:
+	// the client IP is the nearest address that is not one of them. With
+	// none, the client IP is the peer's address. (It replaces TRUST_PROXY,
+	// which believed any private or loopback peer.)
+	TrustedProxies []netip.Prefix
 }
 
 // Production reports whether APP_ENV is "production".
@@ -120,8 +123,8 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	if c.ScalekitWebhookSecret != "" {
-		if _, err := standardwebhooks.NewWebhook(c.ScalekitWebhookSecret); err != nil {
-			errs = append(errs, errors.New("SCALEKIT_WEBHOOK_SECRET: want the endpoint's secret as Scalekit shows it (whsec_ followed by base64), got something else"))
+		if err := checkWebhookSecret(c.ScalekitWebhookSecret); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
@@ -145,7 +148,16 @@ func Load(getenv func(string) string) (Config, error) {
 
 	c.TokenRefreshSkew = duration(get("TOKEN_REFRESH_SKEW", ""), 30*time.Second, "TOKEN_REFRESH_SKEW", "30s", bad)
 	c.CookieSecure = boolean(get("COOKIE_SECURE", ""), true, "COOKIE_SECURE", bad)
-	c.TrustProxy = boolean(get("TRUST_PROXY", ""), false, "TRUST_PROXY", bad)
+	// TRUST_PROXY=true trusted every private or loopback peer's
+	// X-Forwarded-For. Ignoring it would silently change the client IP of an
+	// existing deployment, so it is refused by name; "false" meant what no
+	// TRUSTED_PROXIES means.
+	if v := get("TRUST_PROXY", ""); v != "" {
+		if b, err := strconv.ParseBool(v); err != nil || b {
+			errs = append(errs, errors.New("TRUST_PROXY: no longer read; set TRUSTED_PROXIES to the comma-separated CIDRs of your proxies (such as 10.0.0.0/8), then remove TRUST_PROXY"))
+		}
+	}
+	c.TrustedProxies = prefixes(get("TRUSTED_PROXIES", ""), &errs)
 
 	switch c.Env {
 	case "development", "test", "production":
@@ -165,8 +177,61 @@ func Load(getenv func(string) string) (Config, error) {
 		if c.BaseURL != nil && c.BaseURL.Scheme != "https" {
 			bad("APP_BASE_URL", "an https origin when APP_ENV=production", c.BaseURL.String())
 		}
+		// Over http, the code exchange, the tokens and the signing keys could be
+		// read or replaced on the way.
+		if u, err := url.Parse(c.ScalekitEnvironmentURL); c.ScalekitEnvironmentURL != "" && err == nil && u.Scheme != "https" {
+			bad("SCALEKIT_ENVIRONMENT_URL", "an https URL when APP_ENV=production", c.ScalekitEnvironmentURL)
+		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// minWebhookKey is the shortest webhook signing key accepted, in decoded
+// bytes: the Standard Webhooks specification asks for keys of 24 to 64
+// random bytes. A shorter key (whsec_ alone decodes to none) can be guessed,
+// and whoever signs a webhook can end any user's sessions.
+const minWebhookKey = 24
+
+// checkWebhookSecret decodes a whsec_ secret as the Standard Webhooks library
+// does (the prefix, then standard base64), and never quotes it.
+func checkWebhookSecret(secret string) error {
+	const want = "SCALEKIT_WEBHOOK_SECRET: want the endpoint's secret as Scalekit shows it (whsec_ followed by the base64 of at least 24 random bytes)"
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return errors.New(want + ", got a value that does not decode")
+	}
+	if len(key) < minWebhookKey {
+		return fmt.Errorf("%s, got a key of %d bytes", want, len(key))
+	}
+	return nil
+}
+
+// prefixes parses TRUSTED_PROXIES: CIDRs, or single addresses, separated by
+// commas. A prefix that covers every address is refused: it would believe
+// any client's X-Forwarded-For.
+func prefixes(raw string, errs *[]error) []netip.Prefix {
+	var out []netip.Prefix
+	for entry := range strings.SplitSeq(raw, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(entry)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(entry)
+			if aerr != nil || addr.Zone() != "" {
+				*errs = append(*errs, fmt.Errorf("TRUSTED_PROXIES: want comma-separated CIDRs such as 10.0.0.0/8, got %q", entry))
+				continue
+			}
+			p = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		if p.Bits() == 0 {
+			*errs = append(*errs, fmt.Errorf("TRUSTED_PROXIES: want the addresses of your proxies, not every address, got %q", entry))
+			continue
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 func parseBaseURL(raw string) (*url.URL, error) {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/base64"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +88,21 @@ func TestLoadBad(t *testing.T) {
 		{"production insecure cookie", map[string]string{"APP_ENV": "production", "COOKIE_SECURE": "false"}, "COOKIE_SECURE: want true when APP_ENV=production", ""},
 		{"production dev idp", map[string]string{"APP_ENV": "production"}, "SCALEKIT_ENVIRONMENT_URL: want your Scalekit environment URL", ""},
 		{"production http", map[string]string{"APP_ENV": "production", "APP_BASE_URL": "http://app.example.com"}, "APP_BASE_URL: want an https origin", ""},
+		// A key anyone can guess lets anyone sign webhooks that end sessions.
+		{"empty webhook key", map[string]string{"SCALEKIT_WEBHOOK_SECRET": "whsec_"}, "SCALEKIT_WEBHOOK_SECRET: want", ""},
+		{"3-byte webhook key", map[string]string{"SCALEKIT_WEBHOOK_SECRET": "whsec_" + b64(3)}, "SCALEKIT_WEBHOOK_SECRET: want", b64(3)},
+		{"23-byte webhook key", map[string]string{"SCALEKIT_WEBHOOK_SECRET": "whsec_" + b64(23)}, "SCALEKIT_WEBHOOK_SECRET: want", b64(23)},
+		{"production http environment", map[string]string{
+			"APP_ENV": "production", "APP_BASE_URL": "https://app.example.com", "REDIS_URL": "redis://r:6379",
+			"SCALEKIT_ENVIRONMENT_URL": "http://acme.scalekit.dev", "SCALEKIT_CLIENT_ID": "a", "SCALEKIT_CLIENT_SECRET": "b",
+		}, "SCALEKIT_ENVIRONMENT_URL: want an https URL when APP_ENV=production", ""},
+		// TRUST_PROXY is gone; dropping it silently would change every client IP.
+		{"trust proxy", map[string]string{"TRUST_PROXY": "true"}, "TRUST_PROXY: no longer read; set TRUSTED_PROXIES", ""},
+		{"trust proxy garbage", map[string]string{"TRUST_PROXY": "yes"}, "TRUSTED_PROXIES", ""},
+		{"trusted proxies garbage", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}, `TRUSTED_PROXIES: want comma-separated CIDRs such as 10.0.0.0/8, got "proxy.internal"`, ""},
+		{"trusted proxies bad mask", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES:", ""},
+		{"trust everyone v4", map[string]string{"TRUSTED_PROXIES": "0.0.0.0/0"}, "TRUSTED_PROXIES: want the addresses of your proxies, not every address", ""},
+		{"trust everyone v6", map[string]string{"TRUSTED_PROXIES": "::/0"}, "TRUSTED_PROXIES: want the addresses of your proxies", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,5 +122,45 @@ func TestLoadBad(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// b64 is the base64 of n bytes, as a whsec_ secret carries its key.
+func b64(n int) string { return base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", n))) }
+
+func TestWebhookSecretOf24BytesIsAccepted(t *testing.T) {
+	c, err := Load(env(map[string]string{"SCALEKIT_WEBHOOK_SECRET": "whsec_" + b64(24)}))
+	if err != nil || c.ScalekitWebhookSecret != "whsec_"+b64(24) {
+		t.Errorf("Load(24-byte webhook key) = %q, %v; want it accepted", c.ScalekitWebhookSecret, err)
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want []netip.Prefix
+	}{
+		{nil, nil}, // trust nobody: the peer is the client
+		{map[string]string{"TRUST_PROXY": "false"}, nil},
+		{map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8"}, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}},
+		{map[string]string{"TRUSTED_PROXIES": " 10.1.2.3 , 2001:db8::/32,192.168.1.7/24 "}, []netip.Prefix{
+			netip.MustParsePrefix("10.1.2.3/32"), netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("192.168.1.0/24"),
+		}},
+	}
+	for _, tc := range tests {
+		c, err := Load(env(tc.env))
+		if err != nil {
+			t.Errorf("Load(%v) = %v; want nil", tc.env, err)
+			continue
+		}
+		if len(c.TrustedProxies) != len(tc.want) {
+			t.Errorf("Load(%v).TrustedProxies = %v; want %v", tc.env, c.TrustedProxies, tc.want)
+			continue
+		}
+		for i := range tc.want {
+			if c.TrustedProxies[i] != tc.want[i] {
+				t.Errorf("Load(%v).TrustedProxies = %v; want %v", tc.env, c.TrustedProxies, tc.want)
+			}
+		}
 	}
 }

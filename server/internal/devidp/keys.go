@@ -69,6 +69,21 @@ func (s *Server) SignJWT(claims map[string]any) (string, error) {
 	return sign(s.currentKey().signer, claims)
 }
 
+// SignTypedJWT is SignJWT with another typ header, such as "logout+jwt"; an
+// empty typ leaves the header out.
+func (s *Server) SignTypedJWT(typ string, claims map[string]any) (string, error) {
+	k := s.currentKey()
+	opts := (&jose.SignerOptions{}).WithHeader("kid", k.kid)
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k.key}, opts)
+	if err != nil {
+		return "", fmt.Errorf("new signer: %w", err)
+	}
+	return sign(signer, claims)
+}
+
 // RotateKey adds a fresh 2048-bit signing key and makes it current. /keys
 // keeps serving the old keys, so tokens signed before still verify; a relying
 // party sees a kid it has not cached yet, as after a real key rotation.

@@ -61,8 +61,8 @@ func TestForgedTokensDoNotHammerKeys(t *testing.T) {
 	before := op.keyHits()
 
 	forged := []string{
-		op.sign(testKey{keyA().kid, keyX().priv}, op.logoutClaims()), // known kid, wrong key
-		op.sign(keyX(), op.logoutClaims()),                           // unknown kid
+		op.signLogout(testKey{keyA().kid, keyX().priv}, op.logoutClaims()), // known kid, wrong key
+		op.signLogout(keyX(), op.logoutClaims()),                           // unknown kid
 	}
 	for i := range n {
 		_, err := c.VerifyLogoutToken(context.Background(), forged[i%len(forged)])
@@ -77,7 +77,7 @@ func TestForgedTokensDoNotHammerKeys(t *testing.T) {
 	// Past the floor a new key is found again.
 	op.clock.Advance(scalekit.JWKSRefetchInterval)
 	op.set(func(op *testOP) { op.published = []testKey{keyA(), keyB()} })
-	if _, err := c.VerifyLogoutToken(context.Background(), op.sign(keyB(), op.logoutClaims())); err != nil {
+	if _, err := c.VerifyLogoutToken(context.Background(), op.signLogout(keyB(), op.logoutClaims())); err != nil {
 		t.Errorf("VerifyLogoutToken(new key, after the floor) = %v; want nil", err)
 	}
 }

@@ -3,9 +3,11 @@ package scalekit
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -14,8 +16,8 @@ import (
 const backchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
 
 // Logout tokens are accepted when iat is at most LogoutTokenSkew in the future
-// and at most LogoutTokenMaxAge in the past (and, when present, exp is not
-// more than LogoutTokenSkew in the past). A caller that rejects replayed jti
+// and at most LogoutTokenMaxAge in the past, and exp is not more than
+// LogoutTokenSkew in the past. A caller that rejects replayed jti
 // values must remember each one for at least LogoutTokenMaxAge +
 // LogoutTokenSkew (5 minutes): no token is accepted for longer than that.
 const (
@@ -55,15 +57,25 @@ func (c *OIDCClient) GetLogoutURL(opts LogoutURLOptions) (string, error) {
 }
 
 // VerifyLogoutToken verifies a back-channel logout token (OpenID Connect
-// Back-Channel Logout 1.0 §2.6): RS256 signature by the environment's keys,
-// iss, aud containing the client id, iat (see LogoutTokenSkew), exp when
-// present, an events claim whose backchannel-logout member is a JSON object,
-// sub and/or sid, jti, and no nonce (so an ID token cannot pass as a logout
-// token). Checking jti for replays is the caller's job. Any failure is
-// ErrInvalidToken, except a key set that could not be fetched: ErrUnavailable.
+// Back-Channel Logout 1.0 §2.4, §2.6): RS256 signature by the environment's
+// keys, the typ header logout+jwt, iss, aud containing the client id, iat
+// (see LogoutTokenSkew), exp, an events claim whose backchannel-logout member
+// is a JSON object, sub and/or sid, jti, and no nonce (so an ID token cannot
+// pass as a logout token). Checking jti for replays is the caller's job. Any
+// failure is ErrInvalidToken, except a key set that could not be fetched:
+// ErrUnavailable.
 //
-// exp is optional here although the final spec requires it: earlier drafts
-// had no exp, and iat already bounds the token's age.
+// exp is required, as the final spec requires it (drafts before it had none).
+//
+// typ must be logout+jwt (or application/logout+jwt, any case: RFC 7515
+// §4.1.9). §2.4 only says a logout token SHOULD be typed so, but a token
+// without typ is refused too: the environment signs ID tokens, access tokens
+// and other JWTs with the same keys, and explicit typing (RFC 8725 §3.11) is
+// what keeps one kind from being replayed as another. Refusing typ "JWT"
+// while accepting no typ at all would protect nothing. Scalekit's docs are
+// silent on back-channel logout tokens; the built-in provider types them. A
+// provider that sends untyped ones gets 400s here, and its logouts should
+// come through webhooks instead.
 func (c *OIDCClient) VerifyLogoutToken(ctx context.Context, rawToken string) (*LogoutTokenClaims, error) {
 	p, err := c.provider(ctx)
 	if err != nil {
@@ -88,6 +100,8 @@ func (c *OIDCClient) VerifyLogoutToken(ctx context.Context, rawToken string) (*L
 	}
 	now := c.now()
 	switch event, ok := claims.Events[backchannelLogoutEvent]; {
+	case !isLogoutTokenType(rawToken):
+		return nil, invalid("the typ header is not logout+jwt")
 	case !ok:
 		return nil, invalid("no " + backchannelLogoutEvent + " event")
 	case !bytes.HasPrefix(bytes.TrimSpace(event), []byte("{")):
@@ -104,7 +118,9 @@ func (c *OIDCClient) VerifyLogoutToken(ctx context.Context, rawToken string) (*L
 		return nil, invalid("iat is in the future")
 	case t.IssuedAt.Before(now.Add(-LogoutTokenMaxAge)):
 		return nil, invalid("iat is too old")
-	case !t.Expiry.IsZero() && t.Expiry.Before(now.Add(-LogoutTokenSkew)):
+	case t.Expiry.IsZero():
+		return nil, invalid("no exp")
+	case t.Expiry.Before(now.Add(-LogoutTokenSkew)):
 		return nil, invalid("expired")
 	}
 	return &LogoutTokenClaims{
@@ -114,4 +130,25 @@ func (c *OIDCClient) VerifyLogoutToken(ctx context.Context, rawToken string) (*L
 		IssuedAt:  t.IssuedAt,
 		ExpiresAt: t.Expiry,
 	}, nil
+}
+
+// isLogoutTokenType reports whether a verified token's protected header says
+// typ logout+jwt. The header is part of what the signature covers.
+func isLogoutTokenType(rawToken string) bool {
+	encoded, _, _ := strings.Cut(rawToken, ".")
+	b, err := base64.RawURLEncoding.DecodeString(encoded)
+	if err != nil {
+		return false
+	}
+	var header struct {
+		Typ string `json:"typ"`
+	}
+	if json.Unmarshal(b, &header) != nil {
+		return false
+	}
+	switch strings.ToLower(header.Typ) {
+	case "logout+jwt", "application/logout+jwt":
+		return true
+	}
+	return false
 }

@@ -79,7 +79,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 	now := op.clock.Now()
 
 	valid := op.logoutClaims()
-	got, err := c.VerifyLogoutToken(context.Background(), op.sign(keyA(), valid))
+	got, err := c.VerifyLogoutToken(context.Background(), op.signLogout(keyA(), valid))
 	if err != nil {
 		t.Fatalf("VerifyLogoutToken(valid) = %v; want nil", err)
 	}
@@ -109,32 +109,42 @@ func TestVerifyLogoutToken(t *testing.T) {
 		token     string
 		wantValid bool
 	}{
-		{"sid only", op.sign(keyA(), edit(map[string]any{"sub": nil})), true},
-		{"sub only", op.sign(keyA(), edit(map[string]any{"sid": nil})), true},
-		{"no exp", op.sign(keyA(), edit(map[string]any{"exp": nil})), true},
-		{"iat a minute ahead (clock skew)", op.sign(keyA(), edit(map[string]any{"iat": now.Add(time.Minute).Unix()})), true},
-		{"aud list with us", op.sign(keyA(), edit(map[string]any{"aud": []string{"other", testClientID}})), true},
+		{"sid only", op.signLogout(keyA(), edit(map[string]any{"sub": nil})), true},
+		{"sub only", op.signLogout(keyA(), edit(map[string]any{"sid": nil})), true},
+		{"iat a minute ahead (clock skew)", op.signLogout(keyA(), edit(map[string]any{"iat": now.Add(time.Minute).Unix()})), true},
+		{"aud list with us", op.signLogout(keyA(), edit(map[string]any{"aud": []string{"other", testClientID}})), true},
 
-		{"bad signature", op.sign(testKey{keyA().kid, keyX().priv}, valid), false},
-		{"unknown key", op.sign(keyX(), valid), false},
+		{"bad signature", op.signLogout(testKey{keyA().kid, keyX().priv}, valid), false},
+		{"unknown key", op.signLogout(keyX(), valid), false},
 		{"alg none", unsignedJWT(t, keyA().kid, valid), false},
 		{"HS256 with the public key as secret", hmacWithPublicKey(t, valid), false},
-		{"wrong aud", op.sign(keyA(), edit(map[string]any{"aud": "someone-else"})), false},
-		{"wrong iss", op.sign(keyA(), edit(map[string]any{"iss": "https://evil.example"})), false},
-		{"missing events", op.sign(keyA(), edit(map[string]any{"events": nil})), false},
-		{"other event only", op.sign(keyA(), edit(map[string]any{"events": map[string]any{"urn:other": map[string]any{}}})), false},
-		{"event is not an object", op.sign(keyA(), edit(map[string]any{"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": true}})), false},
-		{"events is not an object", op.sign(keyA(), edit(map[string]any{"events": []string{"http://schemas.openid.net/event/backchannel-logout"}})), false},
-		{"has a nonce", op.sign(keyA(), edit(map[string]any{"nonce": "n"})), false},
+		{"wrong aud", op.signLogout(keyA(), edit(map[string]any{"aud": "someone-else"})), false},
+		{"wrong iss", op.signLogout(keyA(), edit(map[string]any{"iss": "https://evil.example"})), false},
+		{"missing events", op.signLogout(keyA(), edit(map[string]any{"events": nil})), false},
+		{"other event only", op.signLogout(keyA(), edit(map[string]any{"events": map[string]any{"urn:other": map[string]any{}}})), false},
+		{"event is not an object", op.signLogout(keyA(), edit(map[string]any{"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": true}})), false},
+		{"events is not an object", op.signLogout(keyA(), edit(map[string]any{"events": []string{"http://schemas.openid.net/event/backchannel-logout"}})), false},
+		{"has a nonce", op.signLogout(keyA(), edit(map[string]any{"nonce": "n"})), false},
 		{"an ID token", op.sign(keyA(), op.idClaims("n")), false},
-		{"no sid and no sub", op.sign(keyA(), edit(map[string]any{"sid": nil, "sub": nil})), false},
-		{"missing jti", op.sign(keyA(), edit(map[string]any{"jti": nil})), false},
-		{"missing iat", op.sign(keyA(), edit(map[string]any{"iat": nil})), false},
-		{"iat far in the future", op.sign(keyA(), edit(map[string]any{"iat": now.Add(time.Hour).Unix()})), false},
-		{"iat too old", op.sign(keyA(), edit(map[string]any{"iat": now.Add(-time.Hour).Unix(), "exp": nil})), false},
-		{"expired", op.sign(keyA(), edit(map[string]any{"exp": now.Add(-time.Hour).Unix()})), false},
+		{"an ID token typed as a logout token", op.signLogout(keyA(), op.idClaims("n")), false},
+		// typ (§2.4): exactly logout+jwt, or with the application/ prefix that
+		// RFC 7515 §4.1.9 lets a sender add; any case.
+		{"typ application/logout+jwt", op.signTyped(keyA(), "application/logout+jwt", valid), true},
+		{"typ in another case", op.signTyped(keyA(), "Logout+JWT", valid), true},
+		{"typ JWT", op.signTyped(keyA(), "JWT", valid), false},
+		{"typ at+jwt", op.signTyped(keyA(), "at+jwt", valid), false},
+		{"typ logout+jwt with junk", op.signTyped(keyA(), "logout+jwt; x", valid), false},
+		{"no typ", op.signTyped(keyA(), "", valid), false},
+		// exp is required by the final spec (§2.4).
+		{"no exp", op.signLogout(keyA(), edit(map[string]any{"exp": nil})), false},
+		{"no sid and no sub", op.signLogout(keyA(), edit(map[string]any{"sid": nil, "sub": nil})), false},
+		{"missing jti", op.signLogout(keyA(), edit(map[string]any{"jti": nil})), false},
+		{"missing iat", op.signLogout(keyA(), edit(map[string]any{"iat": nil})), false},
+		{"iat far in the future", op.signLogout(keyA(), edit(map[string]any{"iat": now.Add(time.Hour).Unix()})), false},
+		{"iat too old", op.signLogout(keyA(), edit(map[string]any{"iat": now.Add(-time.Hour).Unix(), "exp": nil})), false},
+		{"expired", op.signLogout(keyA(), edit(map[string]any{"exp": now.Add(-time.Hour).Unix()})), false},
 		{"garbage", "not a token", false},
-		{"with the event", op.sign(keyA(), edit(map[string]any{"events": event})), true},
+		{"with the event", op.signLogout(keyA(), edit(map[string]any{"events": event})), true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,17 +167,17 @@ func TestVerifyLogoutToken(t *testing.T) {
 func TestVerifyLogoutTokenWithKeysUnavailable(t *testing.T) {
 	op := newTestOP(t, opOptions{})
 	c := newTestClient(t, op)
-	if _, err := c.VerifyLogoutToken(context.Background(), op.sign(keyA(), op.logoutClaims())); err != nil {
+	if _, err := c.VerifyLogoutToken(context.Background(), op.signLogout(keyA(), op.logoutClaims())); err != nil {
 		t.Fatalf("VerifyLogoutToken(valid) = %v", err) // discovery and keys loaded
 	}
 	op.clock.Advance(time.Minute) // past the key set's refetch floor
 	op.set(func(op *testOP) { op.down = true })
-	_, err := c.VerifyLogoutToken(context.Background(), op.sign(keyB(), op.logoutClaims())) // an unknown kid needs a fetch
+	_, err := c.VerifyLogoutToken(context.Background(), op.signLogout(keyB(), op.logoutClaims())) // an unknown kid needs a fetch
 	if !errors.Is(err, scalekit.ErrUnavailable) || errors.Is(err, scalekit.ErrInvalidToken) {
 		t.Errorf("VerifyLogoutToken with the key set unavailable = %v; want ErrUnavailable", err)
 	}
 	op.set(func(op *testOP) { op.down = false })
-	if _, err := c.VerifyLogoutToken(context.Background(), op.sign(keyX(), op.logoutClaims())); !errors.Is(err, scalekit.ErrInvalidToken) {
+	if _, err := c.VerifyLogoutToken(context.Background(), op.signLogout(keyX(), op.logoutClaims())); !errors.Is(err, scalekit.ErrInvalidToken) {
 		t.Errorf("VerifyLogoutToken(unpublished key) with the provider up = %v; want ErrInvalidToken", err)
 	}
 }

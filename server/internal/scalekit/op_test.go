@@ -90,7 +90,7 @@ type grant struct {
 }
 
 type testOP struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	issuer string
 	clock  *fakeClock
@@ -114,7 +114,7 @@ type testOP struct {
 	refresh      map[string]string // refresh token -> sub; deleted when spent
 }
 
-func newTestOP(t *testing.T, opts opOptions) *testOP {
+func newTestOP(t testing.TB, opts opOptions) *testOP {
 	t.Helper()
 	op := &testOP{
 		t:         t,
@@ -350,9 +350,29 @@ func (op *testOP) sign(k testKey, claims any) string {
 	return signWith(op.t, jose.SigningKey{Algorithm: jose.RS256, Key: k.priv}, k.kid, claims)
 }
 
-func signWith(t *testing.T, key jose.SigningKey, kid string, claims any) string {
+// signLogout signs a logout token, typed logout+jwt as the spec asks.
+func (op *testOP) signLogout(k testKey, claims any) string {
+	op.t.Helper()
+	return op.signTyped(k, "logout+jwt", claims)
+}
+
+// signTyped signs with the given typ header; "" leaves typ out.
+func (op *testOP) signTyped(k testKey, typ string, claims any) string {
+	op.t.Helper()
+	return signTypedWith(op.t, jose.SigningKey{Algorithm: jose.RS256, Key: k.priv}, k.kid, typ, claims)
+}
+
+func signWith(t testing.TB, key jose.SigningKey, kid string, claims any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), kid)
+	return signTypedWith(t, key, kid, "JWT", claims)
+}
+
+func signTypedWith(t testing.TB, key jose.SigningKey, kid, typ string, claims any) string {
+	t.Helper()
+	opts := (&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), kid)
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
 	signer, err := jose.NewSigner(key, opts)
 	if err != nil {
 		t.Fatalf("NewSigner: %v", err)
@@ -423,7 +443,7 @@ func (op *testOP) set(f func(op *testOP)) {
 
 // newTestClient returns a client of op whose logs are scanned at the end of
 // the test for anything token- or secret-shaped.
-func newTestClient(t *testing.T, op *testOP, mods ...func(*scalekit.Config)) *scalekit.OIDCClient {
+func newTestClient(t testing.TB, op *testOP, mods ...func(*scalekit.Config)) *scalekit.OIDCClient {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg := scalekit.Config{
@@ -452,7 +472,7 @@ var jwtShaped = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.`)
 
 // checkNoSecrets fails when s holds a JWT, the client secret, a code or a
 // refresh token of the test provider.
-func checkNoSecrets(t *testing.T, what, s string) {
+func checkNoSecrets(t testing.TB, what, s string) {
 	t.Helper()
 	for _, bad := range []string{testClientSecret, "tstcode~", "tstrt~", "tstopaque~"} {
 		if strings.Contains(s, bad) {

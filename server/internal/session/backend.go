@@ -33,6 +33,8 @@ type backend interface {
 	// once records id for ttl and reports whether it was new.
 	once(ctx context.Context, id string, ttl time.Duration) (bool, error)
 	forget(ctx context.Context, id string) error
+	// allow takes one request from the rate-limit bucket key (see Manager.Allow).
+	allow(ctx context.Context, key string, l Limit) (ok bool, retryAfter time.Duration, err error)
 }
 
 // indexEntry ties a session to its user and Scalekit session.

@@ -15,11 +15,12 @@ type memBackend struct {
 	store *memstore.MemStore
 	now   func() time.Time
 
-	mu    sync.Mutex
-	users map[string]map[string]indexEntry // sub -> publicID -> entry
-	sids  map[string]map[string]indexEntry // sid -> publicID -> entry
-	locks map[string]memLock
-	seen  map[string]time.Time // once ids -> expiry
+	mu      sync.Mutex
+	users   map[string]map[string]indexEntry // sub -> publicID -> entry
+	sids    map[string]map[string]indexEntry // sid -> publicID -> entry
+	locks   map[string]memLock
+	seen    map[string]time.Time // once ids -> expiry
+	buckets map[string]time.Time // rate-limit key -> theoretical arrival time
 }
 
 type memLock struct {
@@ -30,10 +31,11 @@ type memLock struct {
 func newMemBackend(store *memstore.MemStore, now func() time.Time) *memBackend {
 	return &memBackend{
 		store: store, now: now,
-		users: map[string]map[string]indexEntry{},
-		sids:  map[string]map[string]indexEntry{},
-		locks: map[string]memLock{},
-		seen:  map[string]time.Time{},
+		users:   map[string]map[string]indexEntry{},
+		sids:    map[string]map[string]indexEntry{},
+		locks:   map[string]memLock{},
+		seen:    map[string]time.Time{},
+		buckets: map[string]time.Time{},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 //	prefix+"sid:"+sid   hash publicID -> "key|sub"
 //	prefix+"lock:"+name string fence, with a TTL
 //	prefix+"once:"+id   marker, with a TTL
+//	prefix+"rate:"+key  rate-limit bucket (GCRA), with a TTL (ratelimit.go)
 type redisBackend struct {
 	pool   *redis.Pool
 	prefix string

@@ -14,6 +14,11 @@ import (
 // other write to it, so this never brings back a refresh token or a session
 // that a concurrent request rotated or revoked. A session that is gone gets a
 // new token.
+//
+// A session that is not signed in ends with its newest pending login, in the
+// store and in the cookie: anyone can start logins, and each one would
+// otherwise keep a key alive for the whole idle timeout. Signing in gives the
+// session the normal idle timeout and lifetime (SignIn renews the token).
 func (m *Manager) StartLogin(ctx context.Context, w http.ResponseWriter, state string, p PendingLogin) error {
 	now := m.opts.Now()
 	p.CreatedAt = now
@@ -37,10 +42,21 @@ func (m *Manager) StartLogin(ctx context.Context, w http.ResponseWriter, state s
 		rec.PendingLogins = pending
 		return true
 	}
+	pendingDeadline := now.Add(m.opts.PendingLoginTTL)
 	if m.scs.Token(ctx) != "" {
+		anonymous := !m.record(ctx).SignedIn()
+		if anonymous {
+			m.scs.SetDeadline(ctx, pendingDeadline) // written by update, with the record
+		}
 		found, err := m.update(ctx, add)
-		if err != nil || found {
-			return err // the token is unchanged: no cookie to write
+		if err != nil {
+			return err
+		}
+		if found {
+			if anonymous { // same token, later end: the cookie must say so
+				m.scs.WriteSessionCookie(ctx, w, m.scs.Token(ctx), pendingDeadline)
+			}
+			return nil
 		}
 		// Revoked or expired meanwhile: start over with a new, empty session.
 		if err := m.scs.RenewToken(ctx); err != nil {
@@ -48,6 +64,7 @@ func (m *Manager) StartLogin(ctx context.Context, w http.ResponseWriter, state s
 		}
 		m.scs.Put(ctx, recordKey, &Record{})
 	}
+	m.scs.SetDeadline(ctx, pendingDeadline)
 	rec := m.record(ctx)
 	add(rec)
 	m.scs.Put(ctx, recordKey, rec)

@@ -19,7 +19,7 @@ type Record struct {
 	// from the session token (see PublicID) and is never the token.
 	PublicID string `json:"pid,omitempty"`
 
-	User           scalekit.User `json:"user"`
+	User           scalekit.User `json:"user,omitzero"` // omitted until sign-in: anonymous sessions stay small
 	OrganizationID string        `json:"oid,omitempty"`
 	Roles          []string      `json:"roles,omitempty"`
 	Permissions    []string      `json:"perms,omitempty"`

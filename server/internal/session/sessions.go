@@ -140,9 +140,19 @@ func (m *Manager) RevokeOthers(ctx context.Context, sub, keepPublicID string) (i
 // EndProviderSession ends every session signed in through the Scalekit
 // session sid (back-channel logout, webhooks) and returns how many.
 func (m *Manager) EndProviderSession(ctx context.Context, sid string) (int, error) {
+	return m.EndProviderSessionOf(ctx, sid, "")
+}
+
+// EndProviderSessionOf is EndProviderSession limited to the sessions of user
+// sub (any user when sub is empty): a logout token that names both must not
+// end another user's session that happens to carry the sid.
+func (m *Manager) EndProviderSessionOf(ctx context.Context, sid, sub string) (int, error) {
 	entries, err := m.be.bySID(ctx, sid)
 	if err != nil {
 		return 0, err
+	}
+	if sub != "" {
+		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.Sub != sub })
 	}
 	if err := m.be.remove(ctx, entries...); err != nil {
 		return 0, err

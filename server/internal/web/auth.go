@@ -166,6 +166,7 @@ func handleLogout(logger *slog.Logger, cfg config.Config, sessions *session.Mana
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-store") // the URL carries the ID token
+		c.Response().Header().Set("Clear-Site-Data", `"cache"`)        // pages cached while signed in
 		logoutURL := "/"
 		if rec, err := sessions.Current(ctx); err == nil {
 			u, err := auth.GetLogoutURL(scalekit.LogoutURLOptions{

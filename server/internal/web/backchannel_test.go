@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +16,12 @@ const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 
 func (e *testEnv) logoutToken(mutate func(map[string]any)) string {
 	e.t.Helper()
+	return e.typedLogoutToken("logout+jwt", mutate)
+}
+
+// typedLogoutToken signs a logout token with the given typ header ("" for none).
+func (e *testEnv) typedLogoutToken(typ string, mutate func(map[string]any)) string {
+	e.t.Helper()
 	claims := map[string]any{
 		"iss": e.issuer, "aud": "bff-test", "iat": time.Now().Unix(), "exp": time.Now().Add(2 * time.Minute).Unix(),
 		"jti": "jti-" + time.Now().Format(time.RFC3339Nano), "sub": "usr_alice",
@@ -23,7 +30,7 @@ func (e *testEnv) logoutToken(mutate func(map[string]any)) string {
 	if mutate != nil {
 		mutate(claims)
 	}
-	tok, err := e.idp.SignJWT(claims)
+	tok, err := e.idp.SignTypedJWT(typ, claims)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -53,6 +60,9 @@ func TestBackchannelLogoutRefusesBadTokens(t *testing.T) {
 		"with nonce":     e.logoutToken(func(m map[string]any) { m["nonce"] = "n"; m["sid"] = sid }),
 		"no sid nor sub": e.logoutToken(func(m map[string]any) { delete(m, "sub") }),
 		"not a jwt":      "garbage",
+		"typ JWT":        e.typedLogoutToken("JWT", func(m map[string]any) { m["sid"] = sid }),
+		"no typ":         e.typedLogoutToken("", func(m map[string]any) { m["sid"] = sid }),
+		"no exp":         e.logoutToken(func(m map[string]any) { delete(m, "exp"); m["sid"] = sid }),
 	}
 	for name, tok := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -93,6 +103,51 @@ func TestBackchannelLogoutEndsMatchingSessions(t *testing.T) {
 	wantStatus(t, e.backchannel(e.logoutToken(nil)), http.StatusOK)
 	wantStatus(t, e.get(a2, "/api/me"), http.StatusUnauthorized)
 	wantStatus(t, e.get(bob, "/api/me"), http.StatusOK)
+}
+
+// A token that names both a provider session and a user ends that session
+// only if it is that user's: a sid alone must not end someone else's.
+func TestBackchannelLogoutWithSidAndSubChecksBoth(t *testing.T) {
+	e := newTestServer(t)
+	alice := e.browser()
+	e.login(alice, "usr_alice")
+	sid := providerSessionOf(t, e, alice)
+
+	r := e.backchannel(e.logoutToken(func(m map[string]any) { m["sid"] = sid; m["sub"] = "usr_bob" }))
+	wantStatus(t, r, http.StatusOK) // valid, and about nobody here
+	wantStatus(t, e.get(alice, "/api/me"), http.StatusOK)
+
+	wantStatus(t, e.backchannel(e.logoutToken(func(m map[string]any) { m["sid"] = sid; m["sub"] = "usr_alice" })), http.StatusOK)
+	wantStatus(t, e.get(alice, "/api/me"), http.StatusUnauthorized)
+}
+
+// chunked hides the body's length, so only reading it finds it too large.
+type chunked struct{ r io.Reader }
+
+func (c chunked) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func TestOversizedBodiesAre413(t *testing.T) {
+	e := newTestServer(t)
+	big := strings.Repeat("a", 100<<10)
+	tests := []struct {
+		name, path, contentType string
+		body                    func() io.Reader
+	}{
+		{"back-channel, chunked", "/auth/backchannel-logout", "application/x-www-form-urlencoded", func() io.Reader { return chunked{strings.NewReader("logout_token=" + big)} }},
+		{"back-channel, with a length", "/auth/backchannel-logout", "application/x-www-form-urlencoded", func() io.Reader { return strings.NewReader("logout_token=" + big) }},
+		{"back-channel, chunked, no form", "/auth/backchannel-logout", "text/plain", func() io.Reader { return chunked{strings.NewReader(big)} }},
+		{"webhook, chunked", "/webhooks/scalekit", "application/json", func() io.Reader { return chunked{strings.NewReader(`{"x":"` + big + `"}`)} }},
+		{"webhook, with a length", "/webhooks/scalekit", "application/json", func() io.Reader { return strings.NewReader(`{"x":"` + big + `"}`) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(e.browser(), http.MethodPost, tc.path, tc.body(), "Content-Type", tc.contentType)
+			wantStatus(t, r, http.StatusRequestEntityTooLarge)
+			if code := r.errorCode(t); code != "payload_too_large" {
+				t.Errorf("%s: error %q; want payload_too_large", tc.path, code)
+			}
+		})
+	}
 }
 
 func TestProviderLogoutSendsBackchannel(t *testing.T) {

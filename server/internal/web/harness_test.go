@@ -40,6 +40,7 @@ type testEnv struct {
 	redisURL string
 	issuer   string // the provider's issuer: its URL, or a path under it
 	sopts    func(*session.Options)
+	limit    session.Limit
 	// idpIsDown makes the provider's token endpoint answer 503, as during an outage.
 	idpIsDown atomic.Bool
 	secretsMu sync.Mutex
@@ -101,7 +102,7 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 	}
 	sessions := session.NewRedis(pool, sopts)
 	sessions.SetRefresher(auth, session.RefreshOptions{Skew: e.cfg.TokenRefreshSkew})
-	return NewServer(logger, e.cfg, sessions, auth, spa.NewFS(testSPA)), sessions
+	return newServer(logger, e.cfg, sessions, auth, spa.NewFS(testSPA), e.limit), sessions
 }
 
 // secondInstance serves another instance and returns its URL.
@@ -136,6 +137,7 @@ type envSettings struct {
 	idpConfig   func(*devidp.Config)
 	pool        func(t testing.TB) (url string)
 	sessionOpts func(*session.Options)
+	limit       session.Limit
 }
 
 func withEnv(k, v string) envOption {
@@ -148,6 +150,11 @@ func withIDP(f func(*devidp.Config)) envOption {
 
 func withSessionOptions(f func(*session.Options)) envOption {
 	return func(s *envSettings) { s.sessionOpts = f }
+}
+
+// withRateLimit replaces the login and machine routes' rate limit.
+func withRateLimit(l session.Limit) envOption {
+	return func(s *envSettings) { s.limit = l }
 }
 
 // withRedisURL points the server at another Redis (a private one for outages).
@@ -163,7 +170,7 @@ var testSPA = fstest.MapFS{
 
 func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 	t.Helper()
-	s := envSettings{env: map[string]string{}}
+	s := envSettings{env: map[string]string{}, limit: defaultRateLimit}
 	for _, o := range opts {
 		o(&s)
 	}
@@ -242,7 +249,7 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 	}
 	e.cfg = cfg
 
-	e.redisURL, e.sopts = redisURL, s.sessionOpts
+	e.redisURL, e.sopts, e.limit = redisURL, s.sessionOpts, s.limit
 	var h http.Handler
 	h, e.sessions = e.newInstance(logger)
 	handler = h

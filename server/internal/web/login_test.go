@@ -202,6 +202,10 @@ func TestLogout(t *testing.T) {
 	if got := r.Header.Get("Cache-Control"); got != "no-store" {
 		t.Errorf("logout Cache-Control = %q; want no-store (the URL carries the ID token)", got)
 	}
+	// Pages the browser cached while signed in must not outlive the session.
+	if got := r.Header.Get("Clear-Site-Data"); got != `"cache"` {
+		t.Errorf("logout Clear-Site-Data = %q; want \"cache\"", got)
+	}
 	lu, err := url.Parse(body.LogoutURL)
 	if err != nil || !strings.HasPrefix(body.LogoutURL, e.issuer+"/oidc/logout?") {
 		t.Fatalf("logoutUrl = %q; want the environment's /oidc/logout", body.LogoutURL)

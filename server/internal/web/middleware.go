@@ -5,50 +5,47 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
 
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
-// requestID accepts a caller's X-Request-Id only when it is short and plain,
-// so a log line cannot be forged or bloated through it.
+// requestID gives every request an id of ours, generated, in X-Request-Id
+// on the request (for whatever reads it downstream) and on the response. A
+// caller's X-Request-Id never becomes ours: anyone could give their requests
+// another request's id in our logs. It goes to the request log as
+// client_request_id, bounded and cleaned, for correlating with the caller.
 func requestID() echo.MiddlewareFunc {
-	return middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-		Generator: func() string {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if theirs := req.Header.Get(echo.HeaderXRequestID); theirs != "" {
+				c.Set(clientRequestIDKey, cleanClientRequestID(theirs))
+			}
 			b := make([]byte, 12)
 			_, _ = rand.Read(b)
-			return base64.RawURLEncoding.EncodeToString(b)
-		},
-		Skipper: func(c echo.Context) bool {
-			id := c.Request().Header.Get(echo.HeaderXRequestID)
-			if id == "" {
-				return false
-			}
-			if !plainID(id) {
-				c.Request().Header.Del(echo.HeaderXRequestID)
-				return false
-			}
+			id := base64.RawURLEncoding.EncodeToString(b)
+			req.Header.Set(echo.HeaderXRequestID, id)
 			c.Response().Header().Set(echo.HeaderXRequestID, id)
-			return true
-		},
-	})
-}
-
-func plainID(id string) bool {
-	if len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
+			return next(c)
 		}
 	}
-	return true
+}
+
+const clientRequestIDKey = "client_request_id"
+
+// cleanClientRequestID keeps at most 64 bytes of a caller's request id, each
+// byte outside [A-Za-z0-9._-] replaced by "_".
+func cleanClientRequestID(id string) string {
+	b := []byte(id[:min(len(id), 64)])
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
 // requestLog logs one line per request with the route pattern, never the
@@ -67,14 +64,18 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 			if route == "" || route == "/*" {
 				route = "(spa)"
 			}
-			logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			attrs := []slog.Attr{
 				slog.String("method", v.Method),
 				slog.String("route", route),
 				slog.Int("status", v.Status),
 				slog.Duration("latency", v.Latency),
 				slog.String("request_id", v.RequestID),
-				slog.String("ip", v.RemoteIP),
-			)
+			}
+			if theirs, ok := c.Get(clientRequestIDKey).(string); ok {
+				attrs = append(attrs, slog.String("client_request_id", theirs))
+			}
+			attrs = append(attrs, slog.String("ip", v.RemoteIP))
+			logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", attrs...)
 			return nil
 		},
 	})
@@ -168,33 +169,6 @@ func checkCSRF() echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
-}
-
-// rateLimiter bounds, per client IP and per instance, the routes that start
-// work at the provider or in the store for anyone who asks: login, callback,
-// back-channel logout and webhooks. Echo's limiter is a token bucket
-// (golang.org/x/time/rate); the API proper is behind a session already.
-type rateLimiter struct {
-	store middleware.RateLimiterStore
-}
-
-func newRateLimiter(perSecond float64, burst int) *rateLimiter {
-	return &rateLimiter{store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate: rate.Limit(perSecond), Burst: burst, ExpiresIn: 3 * time.Minute,
-	})}
-}
-
-// limit answers a request over the limit with deny. (Echo's limiter renders
-// deny's error itself, so a route's own error middleware never sees it.)
-func (l *rateLimiter) limit(deny func(c echo.Context) error) echo.MiddlewareFunc {
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store:               l.store,
-		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			c.Response().Header().Set("Retry-After", "1")
-			return deny(c)
-		},
-	})
 }
 
 func errRateLimited(echo.Context) error {

@@ -13,12 +13,12 @@ import (
 )
 
 // addRoutes is every route of docs/DESIGN.md on one screen.
-func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler) {
+func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit) {
 	e.GET("/healthz", handleHealthz())
 	e.GET("/readyz", handleReadyz(sessions, auth))
 
 	withSession := loadSession(sessions)
-	limiter := newRateLimiter(20, 60) // per client IP; generous for people, a wall for scripts
+	limiter := newRateLimiter(logger, sessions, limit) // per client, shared by instances
 	limited := limiter.limit(errRateLimited)
 	// Routes a person opens get the login-error page for every failure.
 	person := redirectErrorsToLoginError(logger)

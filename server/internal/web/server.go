@@ -4,7 +4,9 @@ package web
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 
 	"github.com/labstack/echo/v4"
@@ -19,16 +21,17 @@ import (
 // Middleware order, outer to inner: request id, panic recovery, request log,
 // security headers, body limit; then per group the session and the CSRF check.
 func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler) *echo.Echo {
+	return newServer(logger, cfg, sessions, auth, spa, defaultRateLimit)
+}
+
+// newServer is NewServer with the login and machine routes' rate limit
+// (defaultRateLimit) as a parameter, so tests can make it small.
+func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(logger)
-	// Trusting X-Forwarded-For is opt-in: without an extractor, Echo believes
-	// whatever the client sends.
-	e.IPExtractor = echo.ExtractIPDirect()
-	if cfg.TrustProxy {
-		e.IPExtractor = echo.ExtractIPFromXFFHeader()
-	}
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
 	e.Use(requestID())
 	e.Use(recoverPanics(logger))
@@ -39,8 +42,25 @@ func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	}
 	e.Use(middleware.BodyLimit("64K"))
 
-	addRoutes(e, logger, cfg, sessions, auth, spa)
+	addRoutes(e, logger, cfg, sessions, auth, spa, limit)
 	return e
+}
+
+// ipExtractor finds the client IP. Trusting X-Forwarded-For is opt-in
+// (without an extractor Echo believes whatever the client sends), and only
+// for the configured proxies: Echo's defaults would also trust every
+// loopback, link-local and private peer, which lets anyone on those networks
+// choose their IP. Echo reads the header from the right, through trusted
+// peers only, and stops at the first address it cannot parse.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // formOrigin is the environment's origin: the hosted login page is a form

@@ -101,16 +101,31 @@ func TestSPAServing(t *testing.T) {
 	wantStatus(t, e.get(c, "/assets/missing-123.js"), http.StatusNotFound)
 }
 
-func TestRequestIDIsBounded(t *testing.T) {
+// A caller's X-Request-Id never becomes ours: it would let anyone write the
+// id of another request into our log lines. It is logged, bounded and
+// cleaned, as client_request_id.
+func TestRequestIDIsAlwaysOurs(t *testing.T) {
 	e := newTestServer(t)
 	c := e.browser()
-	r := e.get(c, "/healthz", "X-Request-Id", "abc-123")
-	if got := r.Header.Get("X-Request-Id"); got != "abc-123" {
-		t.Errorf("X-Request-Id = %q; want the caller's plain id kept", got)
+	tests := []struct{ sent, logged string }{
+		{"abc-123", "abc-123"},
+		{strings.Repeat("a", 200), strings.Repeat("a", 64)},
+		{`x" request_id=forged level=ERROR`, "x__request_id_forged_level_ERROR"},
+		{"café", "caf__"},
 	}
-	r = e.get(c, "/healthz", "X-Request-Id", strings.Repeat("a", 200))
-	if got := r.Header.Get("X-Request-Id"); len(got) > 64 || got == "" {
-		t.Errorf("X-Request-Id = %q; want a fresh bounded id instead of an oversized one", got)
+	for _, tc := range tests {
+		r := e.get(c, "/healthz", "X-Request-Id", tc.sent)
+		ours := r.Header.Get("X-Request-Id")
+		if ours == "" || ours == tc.sent || len(ours) > 64 {
+			t.Errorf("X-Request-Id sent %q, answered %q; want a fresh id of ours", tc.sent, ours)
+		}
+		want := "request_id=" + ours + " client_request_id=" + tc.logged
+		if !strings.Contains(e.logs.String(), want) {
+			t.Errorf("logs lack %q", want)
+		}
+	}
+	if strings.Contains(e.logs.String(), "request_id=forged") {
+		t.Error("a caller wrote a request_id into our logs")
 	}
 }
 

@@ -88,7 +88,7 @@ func TestConcurrentRequestsRefreshOnce(t *testing.T) {
 
 			statuses := concurrentMe(t, e, bases, e.cookie(c), 50)
 			if statuses[200] != 50 {
-				t.Errorf("statuses = %v; want 50 × 200", statuses)
+				t.Errorf("statuses = %v; want 50 × 200; failures logged:\n%s", statuses, failedRequests(e.logs.String()))
 			}
 			if got := e.idp.GrantCounts()["refresh_token"] - before; got != 1 {
 				t.Errorf("refreshes at the provider = %d; want exactly 1 (counts %v)", got, e.idp.GrantCounts())

@@ -214,7 +214,8 @@ func (s *Server) Issuer() string { return s.issuer }
 // tokens issued, the same names with "_refused" count error answers, and
 // "other_refused" counts requests with no or another grant type. Calls of the
 // REST API count under "api " and their route, such as
-// "api GET /api/v1/users/{id}".
+// "api GET /api/v1/users/{id}"; webhooks the app accepted count under
+// "webhook " and their type, such as "webhook user.logout delivered".
 // A grant type never seen is absent (read it as 0).
 func (s *Server) GrantCounts() map[string]int {
 	s.mu.Lock()

@@ -253,6 +253,7 @@ func (s *Server) deliver(ctx context.Context, id, eventType string, body []byte)
 		status, err := s.postWebhook(ctx, id, body)
 		if err == nil && (status == http.StatusOK || status == http.StatusCreated || status == http.StatusAccepted) {
 			log.Info("webhook delivered", "status", status, "attempt", attempt+1)
+			s.count("webhook " + eventType + " delivered")
 			return
 		}
 		if attempt == len(s.webhooks.delays) {

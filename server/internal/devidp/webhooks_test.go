@@ -261,8 +261,8 @@ func TestWebhookRetries(t *testing.T) {
 		if len(rc.got) != 0 {
 			t.Errorf("%d more deliveries after a 202; want none", len(rc.got))
 		}
-		if !strings.Contains(e.logs.String(), "webhook delivered") {
-			t.Errorf("logs do not say the webhook was delivered:\n%s", e.logs)
+		if !strings.Contains(e.logs.String(), "webhook delivered") || e.idp.GrantCounts()["webhook user.organization_membership_updated delivered"] != 1 {
+			t.Errorf("want the webhook counted and logged as delivered; counts %v, logs:\n%s", e.idp.GrantCounts(), e.logs)
 		}
 	})
 	t.Run("then gives up", func(t *testing.T) {

@@ -105,12 +105,15 @@ func (s *Server) adminAction(act func(r *http.Request) (notice string, err error
 	}
 }
 
-// sameOrigin refuses what a browser says came from another site (Fetch
-// Metadata, then Origin). Clients that send neither are not browsers, and
-// so no page can make them send the request.
+// sameOrigin refuses what a browser says came from elsewhere. Fetch Metadata
+// decides when the browser sends it: the pages' no-referrer policy makes
+// browsers send "Origin: null" even for the provider's own forms. Without
+// it (an older browser), the Origin must be the provider's own. Clients that
+// send neither are not browsers, so no web page can make them send the
+// request.
 func (s *Server) sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		return false
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
 	}
 	origin := r.Header.Get("Origin")
 	return origin == "" || origin == s.origin

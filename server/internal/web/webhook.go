@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -107,7 +108,7 @@ func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Man
 			logger.Info("webhook already handled", "type", truncate(ev.Type, 64))
 			return c.JSON(http.StatusOK, webhookAck{Received: true})
 		}
-		if err := applyEvent(c, logger, sessions, ev); err != nil {
+		if err := applyEvent(ctx, logger, sessions, ev); err != nil {
 			sessions.Forget(ctx, id) // not done: the retry must be handled
 			return err
 		}
@@ -117,8 +118,7 @@ func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Man
 
 // applyEvent does what an event means for the sessions here. An id that
 // names no session here changes nothing; so does any other event type.
-func applyEvent(c echo.Context, logger *slog.Logger, sessions *session.Manager, ev scalekitEvent) error {
-	ctx := c.Request().Context()
+func applyEvent(ctx context.Context, logger *slog.Logger, sessions *session.Manager, ev scalekitEvent) error {
 	log := logger.With("type", truncate(ev.Type, 64))
 	switch ev.Type {
 	case "user.logout":

@@ -77,6 +77,37 @@ export class Idp {
   async refreshCount(): Promise<number> {
     return (await this.counters()).refresh_token ?? 0;
   }
+
+  /** How many webhooks of this type the app accepted (answered 2xx). */
+  async webhooksDelivered(type: string): Promise<number> {
+    return (await this.counters())[`webhook ${type} delivered`] ?? 0;
+  }
+
+  /**
+   * The statuses of a user's sessions as the provider's REST API reports them
+   * (GET /api/v1/users/{id}/sessions, Scalekit's shape), sorted: e.g.
+   * ['active', 'revoked']. The app authenticates as the built-in client.
+   */
+  async sessionStatuses(userId: string): Promise<string[]> {
+    const token = await this.request.post(`${idpURL}/oauth/token`, {
+      form: { grant_type: 'client_credentials', client_id: 'dev-client', client_secret: 'dev-secret' },
+    });
+    expect(token.ok(), `client_credentials answered ${token.status()}`).toBe(true);
+    const { access_token } = (await token.json()) as { access_token: string };
+    const response = await this.request.get(`${idpURL}/api/v1/users/${encodeURIComponent(userId)}/sessions`, {
+      headers: { Authorization: `Bearer ${access_token}` },
+    });
+    expect(response.ok(), `GET user sessions answered ${response.status()}`).toBe(true);
+    const body = (await response.json()) as { sessions: { status: string }[] };
+    return body.sessions.map((s) => s.status).sort();
+  }
+}
+
+/** The signed-in user's id, as /api/me reports it. */
+export async function userIdOf(page: Page): Promise<string> {
+  const response = await page.request.get('/api/me');
+  expect(response.ok(), `/api/me answered ${response.status()}`).toBe(true);
+  return ((await response.json()) as { user: { id: string } }).user.id;
 }
 
 /** axe-core violations that matter: serious or critical, against WCAG 2.1 A/AA. */

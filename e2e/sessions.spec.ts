@@ -1,9 +1,9 @@
-import { expect, freshUser, returnToTab, signIn, test } from './fixtures';
+import { expect, freshUser, returnToTab, signIn, test, userIdOf } from './fixtures';
 
 const iPhone =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1';
 
-test('sign out another device, and that device notices', async ({ page, browser }) => {
+test('sign out another device, and that device notices', async ({ page, browser, idp }) => {
   const user = freshUser('revoke-one');
   const phoneContext = await browser.newContext({ userAgent: iPhone });
   const phone = await phoneContext.newPage();
@@ -48,9 +48,16 @@ test('sign out another device, and that device notices', async ({ page, browser 
   await page.reload();
   await expect(page.getByRole('heading', { name: 'Where you are signed in' })).toBeVisible();
   await phoneContext.close();
+
+  // The phone's session is revoked at the identity provider too, so the phone
+  // cannot continue it; this device's is not.
+  const userId = await userIdOf(page);
+  await expect
+    .poll(() => idp.sessionStatuses(userId), { message: "the provider's session statuses" })
+    .toEqual(['active', 'revoked']);
 });
 
-test('sign out all other devices', async ({ page, browser }) => {
+test('sign out all other devices', async ({ page, browser, idp }) => {
   const user = freshUser('revoke-all');
   const others = await Promise.all([browser.newContext(), browser.newContext({ userAgent: iPhone })]);
   for (const context of others) await signIn(await context.newPage(), user);
@@ -76,4 +83,10 @@ test('sign out all other devices', async ({ page, browser }) => {
     await context.close();
   }
   expect((await page.request.get('/api/me')).status()).toBe(200);
+
+  // Each of the others is revoked at the identity provider, this one is not.
+  const userId = await userIdOf(page);
+  await expect
+    .poll(() => idp.sessionStatuses(userId), { message: "the provider's session statuses" })
+    .toEqual(['active', 'revoked', 'revoked']);
 });

@@ -250,7 +250,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Scalekit webhooks (Standard Webhooks signatures) */
+        /**
+         * Scalekit webhooks (Standard Webhooks signatures)
+         * @description Signed with SCALEKIT_WEBHOOK_SECRET (headers webhook-id, webhook-timestamp, webhook-signature; 5-minute tolerance). A repeated webhook-id is acknowledged without acting again; an event naming no session, user or organization here is acknowledged and changes nothing.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -258,16 +261,31 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ScalekitEvent"];
+                };
+            };
             responses: {
-                /** @description Accepted */
-                204: {
+                /** @description Received (acted on, ignored, or a repeat) */
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["WebhookReceived"];
+                    };
                 };
-                /** @description Missing, invalid, stale or replayed signature */
+                /** @description Signed, but not a Scalekit event, or missing the ids its type needs */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid or stale signature */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -449,7 +467,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Revoke all the user's sessions except the current one */
+        /**
+         * Revoke all the user's sessions except the current one
+         * @description Ends the other sessions here at once; their Scalekit sessions (never this device's) are revoked there in the background, each by its own id.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -506,7 +527,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke one of the user's own sessions */
+        /**
+         * Revoke one of the user's own sessions
+         * @description Ends the session here at once; its Scalekit session is revoked there in the background (retried while Scalekit is unreachable), unless this device's session shares it.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -741,6 +765,22 @@ export interface components {
             checks: {
                 [key: string]: "ok" | "unavailable";
             };
+        };
+        WebhookReceived: {
+            /** @constant */
+            received: true;
+        };
+        /** @description Scalekit's event envelope (scalekit-inc/developer-docs, openapi/scalekit.yaml, ScalekitEvent). Acted on: user.logout (data.user_session.session_id, or data.user_session.id) ends the sessions of that Scalekit session; user.organization_membership_deleted (data.user.id, data.organization.id) ends that user's sessions in that organization; user.organization_membership_updated (the same ids) makes their next request refresh the tokens; organization.deleted (data.id, or organization_id) ends every session in that organization. Other types are acknowledged and ignored. */
+        ScalekitEvent: {
+            spec_version?: string;
+            id?: string;
+            type: string;
+            object?: string;
+            occurred_at?: string;
+            environment_id?: string;
+            organization_id?: string;
+            data?: Record<string, never> | null;
+            display_name?: string;
         };
     };
     responses: never;

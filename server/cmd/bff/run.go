@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -31,13 +33,20 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	envURL, clientID, clientSecret := cfg.ScalekitEnvironmentURL, cfg.ScalekitClientID, cfg.ScalekitClientSecret
 	var idpErr chan error
 	if cfg.UseDevIDP() {
+		if cfg.ScalekitWebhookSecret == "" {
+			// The built-in provider signs its webhooks with a secret it shares
+			// with this app only; it lives as long as the process.
+			cfg.ScalekitWebhookSecret = newWebhookSecret()
+		}
 		var idp *http.Server
-		idp, envURL, clientID, clientSecret, err = startDevIDP(cfg, getenv, logger, stdout)
+		var provider *devidp.Server
+		idp, provider, envURL, clientID, clientSecret, err = startDevIDP(cfg, getenv, logger, stdout)
 		if err != nil {
 			return err
 		}
 		idpErr = make(chan error, 1)
 		go func() { idpErr <- idp.ListenAndServe() }()
+		defer provider.Close() // after the listener: its webhook retries stop
 		defer shutdown(idp)
 		// From here on the built-in provider is the environment (the CSP's
 		// form-action names its origin, for one).
@@ -55,6 +64,16 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	}
 	defer closeStore()
 	sessions.SetRefresher(auth, session.RefreshOptions{Skew: cfg.TokenRefreshSkew})
+	// Devices signed out here are revoked at Scalekit by a worker that lives
+	// as long as the server (and stops before the store closes).
+	sessions.SetRevoker(auth, session.RevokeOptions{})
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	worker := make(chan struct{})
+	go func() {
+		sessions.RunRevocations(workerCtx)
+		close(worker)
+	}()
+	defer func() { stopWorker(); <-worker }()
 
 	app := spa.New()
 	if !app.Built() {
@@ -135,14 +154,25 @@ func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*ses
 }
 
 // startDevIDP builds the built-in identity provider with this app registered
-// as its client, and returns its server (not yet listening) and how to reach it.
-func startDevIDP(cfg config.Config, getenv func(string) string, logger *slog.Logger, stdout io.Writer) (*http.Server, string, string, string, error) {
+// as its client, and returns its server (not yet listening), the provider,
+// and how to reach it. The provider sends its webhooks to this app
+// (DEV_IDP_WEBHOOK_URL, default APP_BASE_URL/webhooks/scalekit), signed with
+// the app's webhook secret.
+func startDevIDP(cfg config.Config, getenv func(string) string, logger *slog.Logger, stdout io.Writer) (*http.Server, *devidp.Server, string, string, string, error) {
 	if cfg.Production() {
-		return nil, "", "", "", errors.New("SCALEKIT_ENVIRONMENT_URL: required when APP_ENV=production")
+		return nil, nil, "", "", "", errors.New("SCALEKIT_ENVIRONMENT_URL: required when APP_ENV=production")
 	}
-	opts, err := devidp.OptionsFromEnv(getenv)
+	opts, err := devidp.OptionsFromEnv(func(k string) string {
+		switch k {
+		case "SCALEKIT_WEBHOOK_SECRET":
+			return cfg.ScalekitWebhookSecret
+		case "APP_BASE_URL":
+			return cfg.BaseURL.String()
+		}
+		return getenv(k)
+	})
 	if err != nil {
-		return nil, "", "", "", fmt.Errorf("configuration:\n%w", err)
+		return nil, nil, "", "", "", fmt.Errorf("configuration:\n%w", err)
 	}
 	base := cfg.BaseURL.String()
 	client := &opts.Config.Clients[0]
@@ -153,11 +183,11 @@ func startDevIDP(cfg config.Config, getenv func(string) string, logger *slog.Log
 	}
 	opts.Config.Logger = logger.With("component", "devidp")
 	if err := devidp.CheckAddr(opts.Addr, opts.AllowNonLoopback); err != nil {
-		return nil, "", "", "", fmt.Errorf("DEV_IDP_ADDR: %w", err)
+		return nil, nil, "", "", "", fmt.Errorf("DEV_IDP_ADDR: %w", err)
 	}
 	idp, err := devidp.New(opts.Config)
 	if err != nil {
-		return nil, "", "", "", fmt.Errorf("development identity provider: %w", err)
+		return nil, nil, "", "", "", fmt.Errorf("development identity provider: %w", err)
 	}
 	var users []string
 	for _, u := range idp.Users() {
@@ -167,10 +197,19 @@ func startDevIDP(cfg config.Config, getenv func(string) string, logger *slog.Log
 		"SCALEKIT_ENVIRONMENT_URL is not set: a built-in, Scalekit-compatible",
 		"identity provider runs in this process at "+idp.Issuer(),
 		"Test users: "+strings.Join(users, ", "),
+		"Admin page (end sessions, change roles, remove members): "+idp.Issuer()+"/dev/admin",
 		"Never use it in production; set SCALEKIT_ENVIRONMENT_URL, _CLIENT_ID, _CLIENT_SECRET."))
 	logger.Warn("development identity provider running", "issuer", idp.Issuer())
 	srv := &http.Server{Addr: opts.Addr, Handler: idp, ReadHeaderTimeout: 10 * time.Second}
-	return srv, idp.Issuer(), client.ID, client.Secret, nil
+	return srv, idp, idp.Issuer(), client.ID, client.Secret, nil
+}
+
+// newWebhookSecret returns a Standard Webhooks secret: whsec_ and 32 random
+// bytes in base64.
+func newWebhookSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails; see crypto/rand.Read
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
 }
 
 func banner(title string, lines ...string) string {

@@ -43,6 +43,11 @@ Runs the development identity provider (never in production). Environment:
   DEV_IDP_REDIRECT_URIS              comma-separated (default http://localhost:8080/auth/callback)
   DEV_IDP_POST_LOGOUT_REDIRECT_URIS  comma-separated (default http://localhost:8080/)
   DEV_IDP_BACKCHANNEL_LOGOUT_URI     where to POST logout tokens (default none)
+  DEV_IDP_WEBHOOK_URL                where to send Scalekit-shaped webhooks
+                                     (default APP_BASE_URL/webhooks/scalekit when
+                                     SCALEKIT_WEBHOOK_SECRET is set; else none)
+  SCALEKIT_WEBHOOK_SECRET            the app's whsec_ secret, to sign them
+  APP_BASE_URL                       the app's origin, for the default above
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -106,7 +111,9 @@ func serve(ctx context.Context, logger *slog.Logger, ln net.Listener, idp *devid
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	err := srv.Shutdown(shutdownCtx)
+	idp.Close() // webhook retries stop; a delivery under way finishes
+	if err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}
 	logger.Info("development identity provider stopped")

@@ -117,7 +117,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	}
 	out := apiUser{
 		ID: u.ID, Email: u.Email, ExternalID: u.ExternalID, Memberships: []apiMembership{},
-		Profile: apiUserProfile{ID: "usp_" + strings.TrimPrefix(u.ID, "usr_"), Name: u.Name, GivenName: u.GivenName,
+		Profile: apiUserProfile{ID: profileID(u.ID), Name: u.Name, GivenName: u.GivenName,
 			FamilyName: u.FamilyName, EmailVerified: u.EmailVerified, Picture: u.Picture},
 	}
 	for _, m := range u.Memberships {

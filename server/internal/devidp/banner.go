@@ -14,7 +14,10 @@ func (s *Server) Banner() string {
 	var b strings.Builder
 	rule := strings.Repeat("=", 78)
 	fmt.Fprintf(&b, "%s\n DEVELOPMENT IDENTITY PROVIDER: anyone who reaches it signs in without a password.\n", rule)
-	fmt.Fprintf(&b, " Never use it in production.\n issuer: %s\n", s.issuer)
+	fmt.Fprintf(&b, " Never use it in production.\n issuer: %s\n admin page: %s/dev/admin\n", s.issuer, s.issuer)
+	if s.webhooks != nil {
+		fmt.Fprintf(&b, " webhooks to: %s\n", s.webhooks.url)
+	}
 	for _, id := range slices.Sorted(maps.Keys(s.clients)) {
 		c := s.clients[id]
 		fmt.Fprintf(&b, " client: %s, redirect URIs: %s\n", c.ID, strings.Join(c.RedirectURIs, ", "))

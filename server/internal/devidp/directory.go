@@ -146,10 +146,12 @@ func (s *Server) user(id string) (User, bool) {
 }
 
 // SetRoles replaces a user's roles in an organization, making the user a
-// member first if needed, as an administrator would at the provider. The next
-// access token issued for that user and organization (at a refresh, say)
-// carries the new roles. Known roles are "admin" and "member"; an empty list
-// leaves a membership without roles.
+// member first if needed, as an administrator would at the provider, and
+// sends a user.organization_membership_updated webhook (_created for a new
+// membership) when webhooks are configured. The next access token issued for
+// that user and organization (at a refresh, say) carries the new roles.
+// Known roles are "admin" and "member"; an empty list leaves a membership
+// without roles.
 func (s *Server) SetRoles(userID, orgID string, roles []string) error {
 	for _, r := range roles {
 		if _, ok := rolePermissions[r]; !ok {
@@ -157,23 +159,90 @@ func (s *Server) SetRoles(userID, orgID string, roles []string) error {
 		}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	u := s.dir.user(userID)
-	if u == nil {
-		return fmt.Errorf("devidp: SetRoles: unknown user %q", userID)
-	}
 	org, ok := s.dir.org(orgID)
-	if !ok {
+	switch {
+	case u == nil:
+		s.mu.Unlock()
+		return fmt.Errorf("devidp: SetRoles: unknown user %q", userID)
+	case !ok:
+		s.mu.Unlock()
 		return fmt.Errorf("devidp: SetRoles: unknown organization %q", orgID)
 	}
-	for i := range u.Memberships {
-		if u.Memberships[i].OrganizationID == orgID {
-			u.Memberships[i].Roles = slices.Clone(roles)
-			return nil
+	event, name := "user.organization_membership_created", "User Organization Membership Created"
+	if i := slices.IndexFunc(u.Memberships, func(m Membership) bool { return m.OrganizationID == orgID }); i >= 0 {
+		u.Memberships[i].Roles = slices.Clone(roles)
+		event, name = "user.organization_membership_updated", "User Organization Membership Updated"
+	} else {
+		u.Memberships = append(u.Memberships, Membership{org.id, org.name, slices.Clone(roles)})
+	}
+	changed := u.clone()
+	s.mu.Unlock()
+	s.log.Info("membership changed", "sub", userID, "oid", orgID, "roles", roles)
+	s.sendMembershipWebhook(event, name, changed, org)
+	return nil
+}
+
+// RemoveMembership removes a user from an organization, as an administrator
+// would, and sends a user.organization_membership_deleted webhook when
+// webhooks are configured. The user's provider sessions in that organization
+// end: their refresh tokens stop working. The membership event is the
+// signal; no logout token or user.logout webhook is sent for them.
+func (s *Server) RemoveMembership(userID, orgID string) error {
+	s.mu.Lock()
+	u := s.dir.user(userID)
+	org, _ := s.dir.org(orgID)
+	i := -1
+	if u != nil {
+		i = slices.IndexFunc(u.Memberships, func(m Membership) bool { return m.OrganizationID == orgID })
+	}
+	if i < 0 {
+		s.mu.Unlock()
+		return fmt.Errorf("devidp: RemoveMembership: %q is not a member of %q", userID, orgID)
+	}
+	u.Memberships = slices.Delete(u.Memberships, i, i+1)
+	removed := u.clone()
+	ended := s.endSessionsLocked(func(ps *providerSession) bool { return ps.userID == userID && ps.orgID == orgID })
+	s.mu.Unlock()
+	s.log.Info("membership removed", "sub", userID, "oid", orgID, "sessions_ended", ended)
+	s.sendMembershipWebhook("user.organization_membership_deleted", "User Organization Membership Deleted", removed, org)
+	return nil
+}
+
+// DeleteOrganization deletes an organization and every membership in it, as
+// an administrator would, and sends an organization.deleted webhook when
+// webhooks are configured. Provider sessions in it end, as in
+// RemoveMembership.
+func (s *Server) DeleteOrganization(orgID string) error {
+	s.mu.Lock()
+	org, ok := s.dir.org(orgID)
+	if !ok {
+		s.mu.Unlock()
+		return fmt.Errorf("devidp: DeleteOrganization: unknown organization %q", orgID)
+	}
+	s.dir.orgs = slices.DeleteFunc(s.dir.orgs, func(o organization) bool { return o.id == orgID })
+	for _, u := range s.dir.users {
+		u.Memberships = slices.DeleteFunc(u.Memberships, func(m Membership) bool { return m.OrganizationID == orgID })
+	}
+	ended := s.endSessionsLocked(func(ps *providerSession) bool { return ps.orgID == orgID })
+	s.mu.Unlock()
+	s.log.Info("organization deleted", "oid", orgID, "sessions_ended", ended)
+	s.sendOrganizationDeletedWebhook(org)
+	return nil
+}
+
+// endSessionsLocked revokes the active provider sessions that match and
+// returns how many.
+func (s *Server) endSessionsLocked(match func(*providerSession) bool) int {
+	n := 0
+	for sid, ps := range s.sessions {
+		if !ps.ended && match(ps) {
+			if _, ended := s.endSessionLocked(sid); ended {
+				n++
+			}
 		}
 	}
-	u.Memberships = append(u.Memberships, Membership{org.id, org.name, slices.Clone(roles)})
-	return nil
+	return n
 }
 
 // findOrCreateUser returns the user with this email, or a new user who joins
@@ -187,7 +256,7 @@ func (s *Server) findOrCreateUser(email, name, orgID string) (u User, created bo
 	}
 	org, ok := s.dir.org(orgID)
 	if !ok {
-		org, _ = s.dir.org(DefaultOrganizationID)
+		org, ok = s.dir.org(DefaultOrganizationID) // gone when an administrator deleted it
 	}
 	if name == "" {
 		name, _, _ = strings.Cut(email, "@")
@@ -196,7 +265,9 @@ func (s *Server) findOrCreateUser(email, name, orgID string) (u User, created bo
 	nu := &User{
 		ID: "usr_" + randomDigits(), Email: email, EmailVerified: true,
 		Name: name, GivenName: given, FamilyName: strings.TrimSpace(family),
-		Memberships: []Membership{{org.id, org.name, []string{"member"}}},
+	}
+	if ok {
+		nu.Memberships = []Membership{{org.id, org.name, []string{"member"}}}
 	}
 	s.dir.users = append(s.dir.users, nu)
 	return nu.clone(), true

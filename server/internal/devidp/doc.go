@@ -27,10 +27,28 @@
 // Endpoints, under the issuer's URL (and path, if it has one), are
 // Scalekit's: /.well-known/openid-configuration, /oauth/authorize,
 // /oauth/token (authorization_code, refresh_token, and client_credentials
-// for the REST API), /keys, /oidc/logout, the REST API's
-// GET /api/v1/users/{id} and GET /api/v1/organizations/{id} (bearer token from
-// client_credentials; Scalekit's JSON shapes), plus GET /debug/counters
-// (GrantCounts as JSON) and /static/style.css.
+// for the REST API), /keys, /oidc/logout, and the REST API (bearer token from
+// client_credentials; Scalekit's JSON shapes): GET /api/v1/users/{id},
+// GET /api/v1/organizations/{id}, GET /api/v1/sessions/{session_id},
+// POST /api/v1/sessions/{session_id}/revoke, GET /api/v1/users/{user_id}/sessions
+// (filter.status, page_size, page_token) and
+// POST /api/v1/users/{user_id}/sessions/revoke. Revoking a session ends it:
+// its refresh tokens answer invalid_grant. Besides: GET /debug/counters
+// (GrantCounts as JSON), /static/style.css, and the admin page.
+//
+// # The admin page and webhooks
+//
+// <issuer>/dev/admin lists users with their memberships and roles, live
+// sessions and organizations, with buttons to end a session, change a role
+// (admin or member), remove a membership and delete an organization; the
+// same actions are methods (EndSession, SetRoles, RemoveMembership,
+// DeleteOrganization). Its forms are refused when a browser says they come
+// from another origin. With Config.WebhookURL set, the provider sends the
+// webhooks Scalekit sends, signed with Config.WebhookSecret: user.logout when
+// a session ends (RP-initiated logout, EndSession, the admin page, the
+// API), user.organization_membership_created, _updated and _deleted,
+// organization.deleted. Deliveries run in the background and are retried;
+// Close stops them.
 //
 // # Seed data
 //
@@ -68,5 +86,8 @@
 // DEV_IDP_CLIENT_ID (default dev-client), DEV_IDP_CLIENT_SECRET (default
 // dev-secret), DEV_IDP_REDIRECT_URIS (comma-separated; default
 // http://localhost:8080/auth/callback), DEV_IDP_POST_LOGOUT_REDIRECT_URIS
-// (default http://localhost:8080/) and DEV_IDP_BACKCHANNEL_LOGOUT_URI.
+// (default http://localhost:8080/), DEV_IDP_BACKCHANNEL_LOGOUT_URI,
+// DEV_IDP_WEBHOOK_URL (default APP_BASE_URL/webhooks/scalekit when
+// SCALEKIT_WEBHOOK_SECRET is set) and SCALEKIT_WEBHOOK_SECRET, which signs
+// the webhooks and is required with DEV_IDP_WEBHOOK_URL.
 package devidp

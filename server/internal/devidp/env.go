@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
 // Options is how to run the provider: where to listen, and its Config.
@@ -94,7 +96,33 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 		bad("DEV_IDP_BACKCHANNEL_LOGOUT_URI", "an absolute URL such as http://localhost:8080/auth/backchannel-logout", v)
 	}
 	o.Config.Clients = []Client{c}
+	errs = append(errs, webhooksFromEnv(getenv, &o.Config)...)
 	return o, errors.Join(errs...)
+}
+
+// webhooksFromEnv reads where to send webhooks (DEV_IDP_WEBHOOK_URL, by
+// default APP_BASE_URL/webhooks/scalekit when there is a secret) and the
+// secret that signs them (SCALEKIT_WEBHOOK_SECRET, the app's own). The
+// secret never appears in an error.
+func webhooksFromEnv(getenv func(string) string, cfg *Config) []error {
+	var errs []error
+	secret, hook := getenv("SCALEKIT_WEBHOOK_SECRET"), getenv("DEV_IDP_WEBHOOK_URL")
+	if base := getenv("APP_BASE_URL"); hook == "" && secret != "" && base != "" {
+		hook = strings.TrimSuffix(base, "/") + "/webhooks/scalekit"
+	}
+	if hook != "" && !isAbsoluteURL(hook) {
+		errs = append(errs, fmt.Errorf("DEV_IDP_WEBHOOK_URL: want an absolute URL such as http://localhost:8080/webhooks/scalekit, got %q", hook))
+	}
+	switch {
+	case secret != "":
+		if _, err := standardwebhooks.NewWebhook(secret); err != nil {
+			errs = append(errs, errors.New("SCALEKIT_WEBHOOK_SECRET: want whsec_ followed by base64"))
+		}
+	case hook != "":
+		errs = append(errs, errors.New("SCALEKIT_WEBHOOK_SECRET: required to sign the webhooks sent to DEV_IDP_WEBHOOK_URL"))
+	}
+	cfg.WebhookURL, cfg.WebhookSecret = hook, secret
+	return errs
 }
 
 // CheckAddr refuses a listen address that is not loopback (such as

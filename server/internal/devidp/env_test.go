@@ -54,6 +54,39 @@ func TestOptionsFromEnv(t *testing.T) {
 			want: Options{Addr: "[::1]:5556", Config: Config{Issuer: "http://[::1]:5556", Clients: []Client{defaultClient}}},
 		},
 		{
+			name: "webhooks to the app, signed with its secret",
+			env:  map[string]string{"APP_BASE_URL": "http://app.test:8080/", "SCALEKIT_WEBHOOK_SECRET": testWebhookSecret},
+			want: Options{Addr: "127.0.0.1:8081", Config: Config{
+				Issuer: "http://127.0.0.1:8081", Clients: []Client{defaultClient},
+				WebhookURL: "http://app.test:8080/webhooks/scalekit", WebhookSecret: testWebhookSecret,
+			}},
+		},
+		{
+			name: "webhooks to another URL",
+			env: map[string]string{
+				"APP_BASE_URL": "http://app.test", "DEV_IDP_WEBHOOK_URL": "http://hooks.test/in", "SCALEKIT_WEBHOOK_SECRET": testWebhookSecret,
+			},
+			want: Options{Addr: "127.0.0.1:8081", Config: Config{
+				Issuer: "http://127.0.0.1:8081", Clients: []Client{defaultClient},
+				WebhookURL: "http://hooks.test/in", WebhookSecret: testWebhookSecret,
+			}},
+		},
+		{
+			name: "no webhooks without a secret",
+			env:  map[string]string{"APP_BASE_URL": "http://app.test"},
+			want: Options{Addr: "127.0.0.1:8081", Config: Config{Issuer: "http://127.0.0.1:8081", Clients: []Client{defaultClient}}},
+		},
+		{
+			name:    "a webhook URL needs a secret",
+			env:     map[string]string{"DEV_IDP_WEBHOOK_URL": "http://app.test/webhooks/scalekit"},
+			wantErr: `SCALEKIT_WEBHOOK_SECRET: required to sign the webhooks sent to DEV_IDP_WEBHOOK_URL`,
+		},
+		{
+			name:    "a bad secret is not shown",
+			env:     map[string]string{"DEV_IDP_WEBHOOK_URL": "hooks", "SCALEKIT_WEBHOOK_SECRET": "whsec_s3cr3t!"},
+			wantErr: "DEV_IDP_WEBHOOK_URL: want an absolute URL such as http://localhost:8080/webhooks/scalekit, got \"hooks\"\nSCALEKIT_WEBHOOK_SECRET: want whsec_ followed by base64",
+		},
+		{
 			name:    "bad duration",
 			env:     map[string]string{"DEV_IDP_ACCESS_TOKEN_TTL": "ten"},
 			wantErr: `DEV_IDP_ACCESS_TOKEN_TTL: want a duration such as 30s, got "ten"`,

@@ -17,6 +17,11 @@ type providerSession struct {
 	id, clientID, userID, orgID string
 	authTime                    time.Time
 	ended                       bool
+	// lastActive is the last sign-in or refresh; endedAt and endStatus
+	// (statusRevoked or statusLogout) say how the session ended, as
+	// Scalekit's session API reports it.
+	lastActive, endedAt time.Time
+	endStatus           string
 }
 
 // authCode is an issued authorization code, stored under its hash.
@@ -36,7 +41,8 @@ type refreshToken struct {
 }
 
 func (s *Server) startSession(clientID, userID, orgID string) providerSession {
-	ps := &providerSession{id: "ses_" + randomDigits(), clientID: clientID, userID: userID, orgID: orgID, authTime: s.now()}
+	now := s.now()
+	ps := &providerSession{id: "ses_" + randomDigits(), clientID: clientID, userID: userID, orgID: orgID, authTime: now, lastActive: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sessions[ps.id] = ps
@@ -122,17 +128,24 @@ func (s *Server) rotateRefreshToken(token, clientID, scope string) (providerSess
 		return providerSession{}, refreshToken{}, &oauthError{http.StatusBadRequest, "invalid_scope", "The scope asks for more than the refresh token grants."}
 	}
 	rt.used = true
+	ps.lastActive = s.now()
 	return *ps, *rt, nil
 }
 
-// endSessionLocked ends a provider session and revokes its refresh tokens.
-// It reports whether the session was active.
+// endSessionLocked revokes a provider session and its refresh tokens. It
+// reports whether the session was active.
 func (s *Server) endSessionLocked(sid string) (providerSession, bool) {
+	return s.endSessionAsLocked(sid, statusRevoked)
+}
+
+// endSessionAsLocked ends a provider session with status (statusRevoked or
+// statusLogout) and revokes its refresh tokens.
+func (s *Server) endSessionAsLocked(sid, status string) (providerSession, bool) {
 	ps, ok := s.sessions[sid]
 	if !ok || ps.ended {
 		return providerSession{}, false
 	}
-	ps.ended = true
+	ps.ended, ps.endedAt, ps.endStatus = true, s.now(), status
 	for k, rt := range s.refresh {
 		if rt.sid == sid {
 			delete(s.refresh, k)

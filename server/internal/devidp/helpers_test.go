@@ -114,6 +114,7 @@ func newTestServer(t *testing.T, path string, modify ...func(*Config)) *testEnv 
 	e.srv.Config.Handler = idp
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
+	t.Cleanup(idp.Close) // first: deliveries stop before the server does
 	e.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return e
 }

@@ -60,7 +60,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	client, known := s.logoutClient(hint, form.Get("client_id"))
 	if hint.SessionID != "" {
-		s.endSession(r.Context(), hint.SessionID, hint.Subject)
+		s.endSession(r.Context(), hint.SessionID, hint.Subject, statusLogout, true)
 	}
 	target := form.Get("post_logout_redirect_uri")
 	if known && target != "" && slices.Contains(client.PostLogoutRedirectURIs, target) {
@@ -90,28 +90,36 @@ func (s *Server) logoutClient(hint idTokenHint, clientID string) (Client, bool) 
 
 // EndSession ends a provider session as an administrator would: its refresh
 // tokens stop working and, when its client has a BackchannelLogoutURI, the
-// client receives a logout token before EndSession returns. It reports
+// client receives a logout token before EndSession returns; a user.logout
+// webhook follows in the background when webhooks are configured. It reports
 // whether the session was active.
 func (s *Server) EndSession(ctx context.Context, sid string) bool {
-	return s.endSession(ctx, sid, "")
+	return s.endSession(ctx, sid, "", statusRevoked, true)
 }
 
-// endSession ends the session if it belongs to sub (when sub is given).
-func (s *Server) endSession(ctx context.Context, sid, sub string) bool {
+// endSession ends the session with status (statusRevoked or statusLogout)
+// if it belongs to sub (when sub is given), and tells the client: a
+// back-channel logout token, delivered before endSession returns when wait
+// (RP-initiated logout, EndSession) or else in the background (the admin
+// page and the API, which never wait on the app), and a user.logout webhook.
+func (s *Server) endSession(ctx context.Context, sid, sub, status string, wait bool) bool {
 	s.mu.Lock()
 	if ps, ok := s.sessions[sid]; !ok || (sub != "" && ps.userID != sub) {
 		s.mu.Unlock()
 		return false
 	}
-	ps, active := s.endSessionLocked(sid)
+	ps, active := s.endSessionAsLocked(sid, status)
 	s.mu.Unlock()
 	if !active {
 		return false
 	}
-	s.log.Info("logout", "client_id", ps.clientID, "sub", ps.userID, "sid", ps.id)
-	if c := s.clients[ps.clientID]; c.BackchannelLogoutURI != "" {
+	s.log.Info("session ended", "status", status, "client_id", ps.clientID, "sub", ps.userID, "sid", ps.id)
+	if c := s.clients[ps.clientID]; c.BackchannelLogoutURI != "" && wait {
 		s.sendLogoutToken(context.WithoutCancel(ctx), c, ps)
+	} else if c.BackchannelLogoutURI != "" {
+		s.background(func(ctx context.Context) { s.sendLogoutToken(ctx, c, ps) })
 	}
+	s.sendLogoutWebhook(ps)
 	return true
 }
 

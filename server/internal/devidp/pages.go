@@ -108,9 +108,13 @@ func (s *Server) renderMessage(w http.ResponseWriter, status int, title, message
 // render writes a page with headers that forbid scripts, framing and
 // referrers. formTarget is the redirect_uri the page's forms end up at.
 func (s *Server) render(w http.ResponseWriter, status int, page string, d pageData, formTarget string) {
+	s.writePage(w, status, page, pages[page], d, formTarget)
+}
+
+func (s *Server) writePage(w http.ResponseWriter, status int, name string, t *template.Template, d any, formTarget string) {
 	var buf bytes.Buffer
-	if err := pages[page].ExecuteTemplate(&buf, "layout", d); err != nil {
-		s.log.Error("render page", "page", page, "err", err)
+	if err := t.ExecuteTemplate(&buf, "layout", d); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
 		http.Error(w, "The page could not be shown.", http.StatusInternalServerError)
 		return
 	}

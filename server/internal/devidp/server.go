@@ -1,6 +1,7 @@
 package devidp
 
 import (
+	"context"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -49,6 +50,16 @@ type Config struct {
 	// SigningKey is the RS256 key; default: a fresh 2048-bit key. Tests that
 	// start many servers can share one key to save the key generation.
 	SigningKey *rsa.PrivateKey
+
+	// WebhookURL, when set, receives Scalekit-shaped webhooks (user.logout,
+	// user.organization_membership_updated and _deleted,
+	// organization.deleted), signed with WebhookSecret (whsec_ and base64,
+	// Standard Webhooks) and delivered in the background through HTTPClient.
+	// A delivery not answered 200, 201 or 202 is retried after each of
+	// WebhookRetryDelays (default 5s, 30s, 2m).
+	WebhookURL         string
+	WebhookSecret      string
+	WebhookRetryDelays []time.Duration
 }
 
 // Server is the development OpenID Provider. It is an http.Handler; all of
@@ -66,6 +77,18 @@ type Server struct {
 	log        *slog.Logger
 	httpClient *http.Client
 	handler    http.Handler
+	origin     string // the issuer's scheme://host, for the admin page's same-origin check
+	envID      string // env_…, in webhooks
+	started    time.Time
+	webhooks   *webhookSender // nil without a WebhookURL
+
+	// Deliveries (webhooks, back-channel logout tokens from the admin page and
+	// the API) run in the background until Close.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bgMu     sync.Mutex
+	bgClosed bool
+	bg       sync.WaitGroup
 
 	mu       sync.Mutex
 	keys     []signingKey // the last one signs
@@ -91,6 +114,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	webhooks, err := newWebhookSender(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		issuer:     issuer,
 		path:       path,
@@ -109,10 +136,16 @@ func New(cfg Config) (*Server, error) {
 		codes:      map[string]*authCode{},
 		refresh:    map[string]*refreshToken{},
 		counts:     map[string]int{},
+		envID:      "env_" + randomDigits(),
+		webhooks:   webhooks,
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.started = s.now()
+	u, _ := url.Parse(issuer)
+	s.origin = u.Scheme + "://" + u.Host
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -134,6 +167,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /oidc/logout", s.handleLogout)
 	mux.HandleFunc("GET /api/v1/users/{id}", s.api(s.handleGetUser))
 	mux.HandleFunc("GET /api/v1/organizations/{id}", s.api(s.handleGetOrganization))
+	mux.HandleFunc("GET /api/v1/sessions/{session_id}", s.api(s.handleGetSession))
+	mux.HandleFunc("POST /api/v1/sessions/{session_id}/revoke", s.api(s.handleRevokeSession))
+	mux.HandleFunc("GET /api/v1/users/{user_id}/sessions", s.api(s.handleListUserSessions))
+	mux.HandleFunc("POST /api/v1/users/{user_id}/sessions/revoke", s.api(s.handleRevokeUserSessions))
+	s.adminRoutes(mux)
 	mux.HandleFunc("GET /debug/counters", s.handleCounters)
 	mux.HandleFunc("GET /static/style.css", handleStylesheet)
 	if s.path == "" {
@@ -147,6 +185,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
+// Close stops the deliveries running in the background (webhook retries
+// included) and waits for them to return.
+func (s *Server) Close() {
+	s.bgMu.Lock()
+	s.bgClosed = true
+	s.bgMu.Unlock()
+	s.bgCancel()
+	s.bg.Wait()
+}
+
+// background runs f until it returns or Close is called; after Close it
+// does nothing.
+func (s *Server) background(f func(ctx context.Context)) {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.bgClosed {
+		return
+	}
+	s.bg.Go(func() { f(s.bgCtx) })
+}
+
 // Issuer returns the issuer URL, without a trailing slash.
 func (s *Server) Issuer() string { return s.issuer }
 
@@ -155,7 +214,8 @@ func (s *Server) Issuer() string { return s.issuer }
 // tokens issued, the same names with "_refused" count error answers, and
 // "other_refused" counts requests with no or another grant type. Calls of the
 // REST API count under "api " and their route, such as
-// "api GET /api/v1/users/{id}".
+// "api GET /api/v1/users/{id}"; webhooks the app accepted count under
+// "webhook " and their type, such as "webhook user.logout delivered".
 // A grant type never seen is absent (read it as 0).
 func (s *Server) GrantCounts() map[string]int {
 	s.mu.Lock()

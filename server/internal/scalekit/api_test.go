@@ -204,3 +204,58 @@ func TestAPIIDsNeverReachTheURL(t *testing.T) {
 		t.Errorf("token requests for invalid ids = %d; want 0", got)
 	}
 }
+
+// TestRevokeSessionAgainstDevIDP revokes one of two sessions of a user at
+// the development provider: that one's refresh token stops working, the
+// other's does not.
+func TestRevokeSessionAgainstDevIDP(t *testing.T) {
+	const redirectURI = "http://app.test/auth/callback"
+	srv := httptest.NewUnstartedServer(nil)
+	idp, err := devidp.New(devidp.Config{
+		Issuer:     "http://" + srv.Listener.Addr().String(),
+		Clients:    []devidp.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{redirectURI}}},
+		SigningKey: keyA().priv,
+	})
+	if err != nil {
+		t.Fatalf("devidp.New: %v", err)
+	}
+	srv.Config.Handler = idp
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := scalekit.New(context.Background(), scalekit.Config{EnvironmentURL: idp.Issuer(), ClientID: testClientID, ClientSecret: testClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	laptop, phone := signInAtDevIDP(t, c, redirectURI, "usr_bob"), signInAtDevIDP(t, c, redirectURI, "usr_bob")
+
+	if err := c.RevokeSession(ctx, phone.User.SessionID); err != nil {
+		t.Fatalf("RevokeSession = %v; want nil", err)
+	}
+	if status, _ := idp.SessionStatus(phone.User.SessionID); status != "revoked" {
+		t.Errorf("phone's session at the provider = %q; want revoked", status)
+	}
+	if _, err := c.RefreshAccessToken(ctx, phone.RefreshToken); !isRefused(err, "invalid_grant") {
+		t.Errorf("refresh of the revoked session = %v; want invalid_grant", err)
+	}
+	if _, err := c.RefreshAccessToken(ctx, laptop.RefreshToken); err != nil {
+		t.Errorf("refresh of the other session = %v; want nil", err)
+	}
+	// Revoking again is harmless; an unknown or malformed id is "not found".
+	if err := c.RevokeSession(ctx, phone.User.SessionID); err != nil {
+		t.Errorf("RevokeSession again = %v; want nil", err)
+	}
+	for _, sid := range []string{"ses_404", "ses_../keys", ""} {
+		if err := c.RevokeSession(ctx, sid); !errors.Is(err, scalekit.ErrNotFound) {
+			t.Errorf("RevokeSession(%q) = %v; want ErrNotFound", sid, err)
+		}
+	}
+	if got := idp.GrantCounts()["api POST /api/v1/sessions/{session_id}/revoke"]; got != 3 {
+		t.Errorf("revoke calls at the provider = %d; want 3 (the malformed id never sent)", got)
+	}
+}
+
+func isRefused(err error, code string) bool {
+	re, ok := errors.AsType[*scalekit.RefusedError](err)
+	return ok && re.Code == code
+}

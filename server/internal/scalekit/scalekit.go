@@ -43,6 +43,8 @@ type Client interface {
 	GetUser(ctx context.Context, userID string) (*DirectoryUser, error)
 	// GetOrganization reads an organization.
 	GetOrganization(ctx context.Context, organizationID string) (*Organization, error)
+	// RevokeSession ends one Scalekit session (ses_…) by its id.
+	RevokeSession(ctx context.Context, sessionID string) error
 }
 
 // Token is an OAuth token or JWT. It never prints itself: String and

@@ -22,10 +22,11 @@ type backend interface {
 	// remove deletes sessions and their index entries.
 	remove(ctx context.Context, entries ...indexEntry) error
 	index(ctx context.Context, e indexEntry, until time.Time) error
-	// byUser and bySID list index entries; entries of sessions gone on their own
-	// are left for the caller to prune with unindex.
+	// byUser, bySID and byOrg list index entries; entries of sessions gone on
+	// their own are left for the caller to prune with unindex.
 	byUser(ctx context.Context, sub string) ([]indexEntry, error)
 	bySID(ctx context.Context, sid string) ([]indexEntry, error)
+	byOrg(ctx context.Context, oid string) ([]indexEntry, error)
 	unindex(ctx context.Context, entries ...indexEntry) error
 	// lock takes a named lock for ttl and returns a fencing value to unlock with.
 	lock(ctx context.Context, name string, ttl time.Duration) (fence string, ok bool, err error)
@@ -37,10 +38,11 @@ type backend interface {
 	allow(ctx context.Context, key string, l Limit) (ok bool, retryAfter time.Duration, err error)
 }
 
-// indexEntry ties a session to its user and Scalekit session.
+// indexEntry ties a session to its user, Scalekit session and organization.
 type indexEntry struct {
 	PublicID string
 	Key      string // scs store key
 	Sub      string
 	SID      string
+	Org      string // the organization signed in to; may be empty
 }

@@ -18,9 +18,11 @@ type memBackend struct {
 	mu      sync.Mutex
 	users   map[string]map[string]indexEntry // sub -> publicID -> entry
 	sids    map[string]map[string]indexEntry // sid -> publicID -> entry
+	orgs    map[string]map[string]indexEntry // org -> publicID -> entry
 	locks   map[string]memLock
 	seen    map[string]time.Time // once ids -> expiry
 	buckets map[string]time.Time // rate-limit key -> theoretical arrival time
+	jobs    map[string]*memJob   // queued revocations by Scalekit session id
 }
 
 type memLock struct {
@@ -33,9 +35,11 @@ func newMemBackend(store *memstore.MemStore, now func() time.Time) *memBackend {
 		store: store, now: now,
 		users:   map[string]map[string]indexEntry{},
 		sids:    map[string]map[string]indexEntry{},
+		orgs:    map[string]map[string]indexEntry{},
 		locks:   map[string]memLock{},
 		seen:    map[string]time.Time{},
 		buckets: map[string]time.Time{},
+		jobs:    map[string]*memJob{},
 	}
 }
 
@@ -91,6 +95,9 @@ func (b *memBackend) index(_ context.Context, e indexEntry, _ time.Time) error {
 	if e.SID != "" {
 		add(b.sids, e.SID)
 	}
+	if e.Org != "" {
+		add(b.orgs, e.Org)
+	}
 	return nil
 }
 
@@ -112,18 +119,23 @@ func (b *memBackend) bySID(_ context.Context, sid string) ([]indexEntry, error) 
 	return b.list(b.sids, sid), nil
 }
 
+func (b *memBackend) byOrg(_ context.Context, oid string) ([]indexEntry, error) {
+	return b.list(b.orgs, oid), nil
+}
+
 func (b *memBackend) unindex(_ context.Context, entries ...indexEntry) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	drop := func(m map[string]map[string]indexEntry, k, publicID string) {
+		delete(m[k], publicID)
+		if len(m[k]) == 0 {
+			delete(m, k)
+		}
+	}
 	for _, e := range entries {
-		delete(b.users[e.Sub], e.PublicID)
-		if len(b.users[e.Sub]) == 0 {
-			delete(b.users, e.Sub)
-		}
-		delete(b.sids[e.SID], e.PublicID)
-		if len(b.sids[e.SID]) == 0 {
-			delete(b.sids, e.SID)
-		}
+		drop(b.users, e.Sub, e.PublicID)
+		drop(b.sids, e.SID, e.PublicID)
+		drop(b.orgs, e.Org, e.PublicID)
 	}
 	return nil
 }

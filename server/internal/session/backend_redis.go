@@ -12,11 +12,14 @@ import (
 
 // redisBackend keeps, besides scs's session keys (prefix+"session:"+key):
 //
-//	prefix+"user:"+sub  hash publicID -> "key|sid"
-//	prefix+"sid:"+sid   hash publicID -> "key|sub"
+//	prefix+"user:"+sub  hash publicID -> "key|sid|org"
+//	prefix+"sid:"+sid   hash publicID -> "key|sub|org"
+//	prefix+"org:"+org   hash publicID -> "key|sub|sid"
 //	prefix+"lock:"+name string fence, with a TTL
 //	prefix+"once:"+id   marker, with a TTL
-//	prefix+"rate:"+key  rate-limit bucket (GCRA), with a TTL (ratelimit.go)
+//
+// (Entries written before the organization index have no "|org"; they read
+// as sessions without an organization.)
 type redisBackend struct {
 	pool   *redis.Pool
 	prefix string
@@ -112,38 +115,51 @@ func (b *redisBackend) index(ctx context.Context, e indexEntry, until time.Time)
 	// Every session lives at most SESSION_LIFETIME, so the newest session's end
 	// is the latest: each index key expires with the last session it lists.
 	_ = conn.Send("MULTI")
-	_ = conn.Send("HSET", b.prefix+"user:"+e.Sub, e.PublicID, e.Key+"|"+e.SID)
+	_ = conn.Send("HSET", b.prefix+"user:"+e.Sub, e.PublicID, e.Key+"|"+e.SID+"|"+e.Org)
 	_ = conn.Send("PEXPIREAT", b.prefix+"user:"+e.Sub, until.UnixMilli())
 	if e.SID != "" {
-		_ = conn.Send("HSET", b.prefix+"sid:"+e.SID, e.PublicID, e.Key+"|"+e.Sub)
+		_ = conn.Send("HSET", b.prefix+"sid:"+e.SID, e.PublicID, e.Key+"|"+e.Sub+"|"+e.Org)
 		_ = conn.Send("PEXPIREAT", b.prefix+"sid:"+e.SID, until.UnixMilli())
+	}
+	if e.Org != "" {
+		_ = conn.Send("HSET", b.prefix+"org:"+e.Org, e.PublicID, e.Key+"|"+e.Sub+"|"+e.SID)
+		_ = conn.Send("PEXPIREAT", b.prefix+"org:"+e.Org, until.UnixMilli())
 	}
 	_, err = redis.DoContext(conn, ctx, "EXEC")
 	return storeErr(err)
 }
 
 func (b *redisBackend) byUser(ctx context.Context, sub string) ([]indexEntry, error) {
-	m, err := redis.StringMap(b.do(ctx, "HGETALL", b.prefix+"user:"+sub))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]indexEntry, 0, len(m))
-	for pid, v := range m {
-		key, sid, _ := strings.Cut(v, "|")
-		out = append(out, indexEntry{PublicID: pid, Key: key, Sub: sub, SID: sid})
-	}
-	return out, nil
+	return b.entries(ctx, "user:"+sub, func(e *indexEntry, v []string) {
+		e.Sub, e.SID, e.Org = sub, v[1], v[2]
+	})
 }
 
 func (b *redisBackend) bySID(ctx context.Context, sid string) ([]indexEntry, error) {
-	m, err := redis.StringMap(b.do(ctx, "HGETALL", b.prefix+"sid:"+sid))
+	return b.entries(ctx, "sid:"+sid, func(e *indexEntry, v []string) {
+		e.Sub, e.SID, e.Org = v[1], sid, v[2]
+	})
+}
+
+func (b *redisBackend) byOrg(ctx context.Context, oid string) ([]indexEntry, error) {
+	return b.entries(ctx, "org:"+oid, func(e *indexEntry, v []string) {
+		e.Sub, e.SID, e.Org = v[1], v[2], oid
+	})
+}
+
+// entries reads an index hash; fill sets an entry's fields from its value
+// split at "|" (always three parts, the missing ones empty).
+func (b *redisBackend) entries(ctx context.Context, hash string, fill func(*indexEntry, []string)) ([]indexEntry, error) {
+	m, err := redis.StringMap(b.do(ctx, "HGETALL", b.prefix+hash))
 	if err != nil {
 		return nil, err
 	}
 	out := make([]indexEntry, 0, len(m))
 	for pid, v := range m {
-		key, sub, _ := strings.Cut(v, "|")
-		out = append(out, indexEntry{PublicID: pid, Key: key, Sub: sub, SID: sid})
+		parts := append(strings.SplitN(v, "|", 3), "", "")
+		e := indexEntry{PublicID: pid, Key: parts[0]}
+		fill(&e, parts)
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -154,6 +170,9 @@ func (b *redisBackend) sendUnindex(conn redis.Conn, e indexEntry) {
 	}
 	if e.SID != "" {
 		_ = conn.Send("HDEL", b.prefix+"sid:"+e.SID, e.PublicID)
+	}
+	if e.Org != "" {
+		_ = conn.Send("HDEL", b.prefix+"org:"+e.Org, e.PublicID)
 	}
 }
 

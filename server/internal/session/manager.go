@@ -1,8 +1,9 @@
 // Package session keeps the BFF's server-side sessions: scs v2 for tokens,
 // cookies and storage (Redis through scs/redisstore and redigo, or scs's
-// memstore in development), one typed Record per session, indexes by user and
-// by Scalekit session id, and a refresh of the access token that happens
-// once per expiry across all instances.
+// memstore in development), one typed Record per session, indexes by user,
+// by Scalekit session id and by organization, a refresh of the access token
+// that happens once per expiry across all instances, and a queue of the
+// revocations to send to Scalekit when a user signs other devices out.
 package session
 
 import (
@@ -85,6 +86,11 @@ type Manager struct {
 
 	refresher Refresher
 	refreshes refreshGroup
+
+	queue      revokeQueue
+	revoker    Revoker
+	revokeOpts RevokeOptions
+	revokeWake chan struct{}
 }
 
 // NewRedis returns a Manager that keeps sessions in Redis.
@@ -92,7 +98,8 @@ func NewRedis(pool *redis.Pool, opts Options) *Manager {
 	opts.setDefaults()
 	m := newManager(opts)
 	m.scs.Store = redisstore.NewWithPrefix(pool, opts.KeyPrefix+"session:")
-	m.be = &redisBackend{pool: pool, prefix: opts.KeyPrefix}
+	be := &redisBackend{pool: pool, prefix: opts.KeyPrefix}
+	m.be, m.queue = be, be
 	return m
 }
 
@@ -103,7 +110,8 @@ func NewMemory(opts Options) *Manager {
 	m := newManager(opts)
 	store := memstore.New()
 	m.scs.Store = store
-	m.be = newMemBackend(store, opts.Now)
+	be := newMemBackend(store, opts.Now)
+	m.be, m.queue = be, be
 	return m
 }
 
@@ -226,12 +234,17 @@ func (m *Manager) update(ctx context.Context, change func(*Record) bool) (bool, 
 // write stores rec over the stored revision rev and reports whether it won.
 // On success rec carries its new revision.
 func (m *Manager) write(ctx context.Context, key string, rec *Record, rev string) (bool, error) {
-	deadline := m.scs.Deadline(ctx)
+	return m.swap(ctx, key, rec, rev, m.scs.Deadline(ctx), m.opts.Now())
+}
+
+// swap stores rec over revision rev, to be kept until its absolute deadline
+// or the idle timeout counted from seen, whichever comes first.
+func (m *Manager) swap(ctx context.Context, key string, rec *Record, rev string, deadline, seen time.Time) (bool, error) {
 	b, err := codec{}.Encode(deadline, map[string]any{recordKey: rec})
 	if err != nil {
 		return false, err
 	}
-	expiry := m.opts.Now().Add(m.opts.IdleTimeout)
+	expiry := seen.Add(m.opts.IdleTimeout)
 	if deadline.Before(expiry) {
 		expiry = deadline
 	}
@@ -298,9 +311,10 @@ func (m *Manager) entry(ctx context.Context, rec *Record) indexEntry {
 	return entryFor(m.key(ctx), rec)
 }
 
-// entryFor ties the session stored under key to its user and Scalekit session.
+// entryFor ties the session stored under key to its user, Scalekit session
+// and organization.
 func entryFor(key string, rec *Record) indexEntry {
-	return indexEntry{PublicID: rec.PublicID, Key: key, Sub: rec.User.ID, SID: rec.User.SessionID}
+	return indexEntry{PublicID: rec.PublicID, Key: key, Sub: rec.User.ID, SID: rec.User.SessionID, Org: rec.OrganizationID}
 }
 
 // ClearCookie tells the browser to drop the session cookie.

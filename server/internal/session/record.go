@@ -31,6 +31,10 @@ type Record struct {
 	// RefreshTokenExpiresAt, when the provider reports it, bounds the session:
 	// a session must not outlive the refresh token that keeps it going.
 	RefreshTokenExpiresAt time.Time `json:"rtx,omitzero"`
+	// TokensStaleSince is when the provider last said that something the
+	// tokens carry has changed (a membership's roles): the next request
+	// refreshes them first. Zero when they are current.
+	TokensStaleSince time.Time `json:"stale,omitzero"`
 
 	CreatedAt  time.Time `json:"created,omitzero"`
 	LastSeenAt time.Time `json:"seen,omitzero"`

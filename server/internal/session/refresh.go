@@ -90,7 +90,8 @@ func (m *Manager) Fresh(ctx context.Context) (*Record, error) {
 }
 
 func (m *Manager) due(rec *Record) bool {
-	return rec.RefreshToken != "" && !m.opts.Now().Add(m.refreshes.opts.Skew).Before(rec.AccessTokenExpiresAt)
+	return rec.RefreshToken != "" &&
+		(!rec.TokensStaleSince.IsZero() || !m.opts.Now().Add(m.refreshes.opts.Skew).Before(rec.AccessTokenExpiresAt))
 }
 
 // refreshShared refreshes the stored session under the store-wide lock, or
@@ -137,7 +138,7 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 	if err != nil || !m.due(rec) {
 		return rec, err
 	}
-	spent := rec.RefreshToken
+	spent, staleMark := rec.RefreshToken, rec.TokensStaleSince
 	// Finish well inside the lock's lifetime, so no other instance can take
 	// the lock and spend the same token while this call is still running.
 	callCtx, cancel := context.WithTimeout(ctx, m.refreshes.opts.LockTTL*2/3)
@@ -175,6 +176,11 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 			next.RefreshTokenExpiresAt = resp.RefreshTokenExpiresAt
 		} else {
 			applyTokens(&next, resp)
+			if next.TokensStaleSince.Equal(staleMark) {
+				// Unless the provider reported another change during the
+				// call, these tokens show what it reported.
+				next.TokensStaleSince = time.Time{}
+			}
 		}
 		ok, err := m.write(ctx, key, &next, rec.rev)
 		if err != nil {

@@ -247,7 +247,7 @@ func TestStartLoginNeverRevivesARevokedSession(t *testing.T) {
 	m := newRedisManager(t, db, clk)
 	token := signIn(t, m, testRecord("usr_rv", "ses_rv"))
 	stale := load(t, m, token)
-	if found, err := m.Revoke(context.Background(), "usr_rv", PublicID(token)); !found || err != nil {
+	if found, err := m.Revoke(context.Background(), current(t, m, token), PublicID(token)); !found || err != nil {
 		t.Fatalf("Revoke = %v, %v", found, err)
 	}
 	w := httptest.NewRecorder()

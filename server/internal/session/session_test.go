@@ -72,6 +72,16 @@ func signIn(t *testing.T, m *Manager, rec Record) string {
 	return cookieValue(t, w, m.CookieName())
 }
 
+// current is the signed-in record of a cookie value.
+func current(t *testing.T, m *Manager, token string) *Record {
+	t.Helper()
+	rec, err := m.Current(load(t, m, token))
+	if err != nil {
+		t.Fatalf("Current() = %v", err)
+	}
+	return rec
+}
+
 func cookieValue(t *testing.T, w *httptest.ResponseRecorder, name string) string {
 	t.Helper()
 	cookies := w.Result().Cookies()
@@ -243,8 +253,8 @@ func TestSignOutRemovesSessionAndIndex(t *testing.T) {
 	db := redistest.New(t)
 	m := newRedisManager(t, db, newClock())
 	token := signIn(t, m, testRecord("usr_out", "ses_out"))
-	if keys := db.Keys(t, "*"); len(keys) != 3 {
-		t.Fatalf("keys after sign-in = %v; want session, user index, sid index", keys)
+	if keys := db.Keys(t, "*"); len(keys) != 4 {
+		t.Fatalf("keys after sign-in = %v; want session, user, sid and organization indexes", keys)
 	}
 	ctx := load(t, m, token)
 	w := httptest.NewRecorder()
@@ -341,13 +351,13 @@ func TestListAndRevoke(t *testing.T) {
 	if diff := cmp.Diff([]string{PublicID(b), PublicID(a)}, ids); diff != "" {
 		t.Errorf("List ids (-want +got), newest first:\n%s", diff)
 	}
-	if found, err := m.Revoke(context.Background(), "usr_l", PublicID(other)); found || err != nil {
+	if found, err := m.Revoke(context.Background(), current(t, m, b), PublicID(other)); found || err != nil {
 		t.Errorf("Revoke(another user's session) = %v, %v; want not found", found, err)
 	}
 	if _, err := m.Current(load(t, m, other)); err != nil {
 		t.Errorf("other user's session after a foreign revoke: %v; want intact", err)
 	}
-	if found, err := m.Revoke(context.Background(), "usr_l", PublicID(a)); !found || err != nil {
+	if found, err := m.Revoke(context.Background(), current(t, m, b), PublicID(a)); !found || err != nil {
 		t.Errorf("Revoke(own) = %v, %v; want found", found, err)
 	}
 	if _, err := m.Current(load(t, m, a)); !errors.Is(err, ErrNoSession) {

@@ -89,9 +89,12 @@ func (m *Manager) decodeLive(b []byte, now time.Time) *Record {
 	return rec
 }
 
-// Revoke ends one of a user's sessions by public id and reports whether the
-// user had such a session.
-func (m *Manager) Revoke(ctx context.Context, sub, publicID string) (bool, error) {
+// Revoke ends one of the signed-in user's sessions by public id and reports
+// whether the user had such a session. With a Revoker set, its Scalekit
+// session is queued for revocation there too, unless the current session
+// shares it.
+func (m *Manager) Revoke(ctx context.Context, current *Record, publicID string) (bool, error) {
+	sub := current.User.ID
 	entries, err := m.be.byUser(ctx, sub)
 	if err != nil {
 		return false, err
@@ -108,6 +111,7 @@ func (m *Manager) Revoke(ctx context.Context, sub, publicID string) (bool, error
 			}
 			if live {
 				m.log.Info("session revoked", "sub", sub, "session", publicID)
+				m.queueRemoteRevocations(ctx, []indexEntry{e}, current.User.SessionID)
 			}
 			return live, nil
 		}
@@ -115,12 +119,27 @@ func (m *Manager) Revoke(ctx context.Context, sub, publicID string) (bool, error
 	return false, nil
 }
 
-// RevokeOthers ends all of a user's sessions but keepPublicID and returns how
-// many it ended.
-func (m *Manager) RevokeOthers(ctx context.Context, sub, keepPublicID string) (int, error) {
-	live, err := m.liveEntries(ctx, sub) // prunes the entries of sessions gone already
+// RevokeOthers ends all of the signed-in user's sessions but the current one
+// and returns how many it ended. With a Revoker set, their Scalekit sessions
+// are queued for revocation there too, except the current session's.
+func (m *Manager) RevokeOthers(ctx context.Context, current *Record) (int, error) {
+	ended, err := m.endUserSessions(ctx, current.User.ID, current.PublicID)
 	if err != nil {
 		return 0, err
+	}
+	if len(ended) > 0 {
+		m.log.Info("sessions revoked", "sub", current.User.ID, "count", len(ended))
+		m.queueRemoteRevocations(ctx, ended, current.User.SessionID)
+	}
+	return len(ended), nil
+}
+
+// endUserSessions ends all of a user's live sessions but keepPublicID and
+// returns their index entries.
+func (m *Manager) endUserSessions(ctx context.Context, sub, keepPublicID string) ([]indexEntry, error) {
+	live, err := m.liveEntries(ctx, sub) // prunes the entries of sessions gone already
+	if err != nil {
+		return nil, err
 	}
 	var ended []indexEntry
 	for _, l := range live {
@@ -129,12 +148,9 @@ func (m *Manager) RevokeOthers(ctx context.Context, sub, keepPublicID string) (i
 		}
 	}
 	if err := m.be.remove(ctx, ended...); err != nil {
-		return 0, err
+		return nil, err
 	}
-	if len(ended) > 0 {
-		m.log.Info("sessions revoked", "sub", sub, "count", len(ended))
-	}
-	return len(ended), nil
+	return ended, nil
 }
 
 // EndProviderSession ends every session signed in through the Scalekit
@@ -160,9 +176,11 @@ func (m *Manager) EndProviderSessionOf(ctx context.Context, sid, sub string) (in
 	return len(entries), nil
 }
 
-// EndUser ends every session of a user and returns how many.
+// EndUser ends every session of a user and returns how many (a logout the
+// identity provider reports: nothing is revoked there).
 func (m *Manager) EndUser(ctx context.Context, sub string) (int, error) {
-	return m.RevokeOthers(ctx, sub, "")
+	ended, err := m.endUserSessions(ctx, sub, "")
+	return len(ended), err
 }
 
 // Forget drops an id recorded by Once, when the work it guarded failed and a

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -43,6 +44,12 @@ type testEnv struct {
 	limit    session.Limit
 	// idpIsDown makes the provider's token endpoint answer 503, as during an outage.
 	idpIsDown atomic.Bool
+	// apiOutage makes the provider's REST API answer 503 to that many more
+	// requests, as during an outage; apiGate, when set, holds every REST API
+	// request until it is closed. apiCalls counts them.
+	apiOutage atomic.Int32
+	apiGate   atomic.Pointer[chan struct{}]
+	apiCalls  atomic.Int32
 	secretsMu sync.Mutex
 	secrets   []secret
 }
@@ -105,6 +112,18 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 	}
 	sessions := session.NewRedis(pool, sopts)
 	sessions.SetRefresher(auth, session.RefreshOptions{Skew: e.cfg.TokenRefreshSkew})
+	// Short waits, so a retry after an outage happens within a test.
+	sessions.SetRevoker(auth, session.RevokeOptions{
+		Backoff: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond},
+		Poll:    20 * time.Millisecond, Timeout: 5 * time.Second, Lease: 10 * time.Second,
+	})
+	ctx, stop := context.WithCancel(context.Background())
+	worker := make(chan struct{})
+	go func() {
+		sessions.RunRevocations(ctx)
+		close(worker)
+	}()
+	t.Cleanup(func() { stop(); <-worker })
 	return newServer(logger, e.cfg, sessions, auth, spa.NewFS(testSPA), e.limit), sessions
 }
 
@@ -136,11 +155,12 @@ func (s *syncBuffer) String() string {
 type envOption func(*envSettings)
 
 type envSettings struct {
-	env         map[string]string
-	idpConfig   func(*devidp.Config)
-	pool        func(t testing.TB) (url string)
-	sessionOpts func(*session.Options)
-	limit       session.Limit
+	env              map[string]string
+	idpConfig        func(*devidp.Config)
+	pool             func(t testing.TB) (url string)
+	sessionOpts      func(*session.Options)
+	limit            session.Limit
+	providerWebhooks bool
 }
 
 func withEnv(k, v string) envOption {
@@ -158,6 +178,12 @@ func withSessionOptions(f func(*session.Options)) envOption {
 // withRateLimit replaces the login and machine routes' rate limit.
 func withRateLimit(l session.Limit) envOption {
 	return func(s *envSettings) { s.limit = l }
+}
+
+// withProviderWebhooks makes the provider send its webhooks to the app, and
+// nothing over the back channel, so that the webhooks alone end sessions.
+func withProviderWebhooks() envOption {
+	return func(s *envSettings) { s.providerWebhooks = true }
 }
 
 // withRedisURL points the server at another Redis (a private one for outages).
@@ -193,6 +219,16 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 			http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
 			return
 		}
+		if strings.Contains(r.URL.Path, "/api/v1/") {
+			e.apiCalls.Add(1)
+			if gate := e.apiGate.Load(); gate != nil {
+				<-*gate
+			}
+			if e.apiOutage.Add(-1) >= 0 {
+				http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
+				return
+			}
+		}
 		// Record every code and token the provider hands out, so tests can
 		// look for the exact values, opaque ones included, where they must
 		// never be: logs, our responses.
@@ -218,6 +254,11 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 		HTTPClient: e.app.Client(),
 		Logger:     logger.With("component", "devidp"),
 	}
+	if s.providerWebhooks {
+		idpCfg.WebhookURL, idpCfg.WebhookSecret = e.app.URL+"/webhooks/scalekit", testWebhookSecret
+		idpCfg.WebhookRetryDelays = []time.Duration{10 * time.Millisecond}
+		idpCfg.Clients[0].BackchannelLogoutURI = ""
+	}
 	if s.idpConfig != nil {
 		s.idpConfig(&idpCfg)
 	}
@@ -228,6 +269,7 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 	e.idp = idp
 	e.issuer = idpCfg.Issuer
 	idpHandler = idp
+	t.Cleanup(idp.Close)
 
 	e.db = redistest.New(t)
 	redisURL := e.db.URL

@@ -96,6 +96,8 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	d.check(t, "DELETE", "/api/sessions", e.do(c, "DELETE", "/api/sessions", nil, "X-CSRF", "1"))
 	d.check(t, "POST", "/auth/backchannel-logout", e.backchannel("garbage"))
 	d.check(t, "POST", "/webhooks/scalekit", e.do(c, "POST", "/webhooks/scalekit", strings.NewReader("{}")))
+	d.check(t, "POST", "/webhooks/scalekit", e.webhook(`{"type":"user.login","data":{}}`))
+	d.check(t, "POST", "/webhooks/scalekit", e.webhook(`{"type":"organization.deleted","data":{}}`))
 	d.check(t, "POST", "/auth/logout", e.do(c, "POST", "/auth/logout", nil, "X-CSRF", "1"))
 }
 

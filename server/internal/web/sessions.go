@@ -39,7 +39,8 @@ func handleListSessions(sessions *session.Manager) echo.HandlerFunc {
 }
 
 // handleRevokeSession ends one of the user's own sessions; anyone else's id,
-// or an unknown one, is a 404 that tells nothing about other users.
+// or an unknown one, is a 404 that tells nothing about other users. The
+// session's Scalekit session is revoked there in the background.
 func handleRevokeSession(sessions *session.Manager) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
@@ -51,7 +52,7 @@ func handleRevokeSession(sessions *session.Manager) echo.HandlerFunc {
 		if len(id) > 64 {
 			return errNotFound("There is no such session.")
 		}
-		found, err := sessions.Revoke(ctx, rec.User.ID, id)
+		found, err := sessions.Revoke(ctx, rec, id)
 		if err != nil {
 			return err
 		}
@@ -69,6 +70,8 @@ type revokedJSON struct {
 	Revoked int `json:"revoked"`
 }
 
+// handleRevokeOtherSessions ends all the user's sessions but this one, and
+// revokes their Scalekit sessions in the background.
 func handleRevokeOtherSessions(sessions *session.Manager) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
@@ -76,7 +79,7 @@ func handleRevokeOtherSessions(sessions *session.Manager) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		n, err := sessions.RevokeOthers(ctx, rec.User.ID, rec.PublicID)
+		n, err := sessions.RevokeOthers(ctx, rec)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -97,5 +99,113 @@ func TestIndexGoneAfterLogout(t *testing.T) {
 		if keys := e.db.Keys(t, pattern); len(keys) != 0 {
 			t.Errorf("%s keys after logout = %v; want none (session and both indexes gone)", pattern, keys)
 		}
+	}
+}
+
+func (e *testEnv) otherSessionID(c *http.Client) string {
+	e.t.Helper()
+	for _, s := range e.listSessions(c) {
+		if !s.Current {
+			return s.ID
+		}
+	}
+	e.t.Fatal("no other session listed")
+	return ""
+}
+
+func (e *testEnv) providerStatus(sid string) string {
+	status, _ := e.idp.SessionStatus(sid)
+	return status
+}
+
+// Signing out another device revokes its Scalekit session too, so it cannot
+// continue it; this device's Scalekit session stays.
+func TestSignOutOtherDeviceRevokesItAtTheProvider(t *testing.T) {
+	e := newTestServer(t)
+	laptop, phone, tablet := e.browser(), e.browser(), e.browser()
+	for _, c := range []*http.Client{laptop, phone, tablet} {
+		e.login(c, "usr_alice")
+	}
+	laptopSID, phoneSID, tabletSID := providerSessionOf(t, e, laptop), providerSessionOf(t, e, phone), providerSessionOf(t, e, tablet)
+
+	wantStatus(t, e.do(laptop, http.MethodDelete, "/api/sessions/"+e.listSessionsOf(laptop, phone), nil, "X-CSRF", "1"), http.StatusNoContent)
+	eventually(t, "the phone's session is revoked at the provider", func() bool { return e.providerStatus(phoneSID) == "revoked" })
+	if got := e.providerStatus(tabletSID); got != "active" {
+		t.Errorf("tablet's provider session = %q; want active until signed out", got)
+	}
+
+	wantStatus(t, e.do(laptop, http.MethodDelete, "/api/sessions", nil, "X-CSRF", "1"), http.StatusOK)
+	eventually(t, "the tablet's session is revoked at the provider", func() bool { return e.providerStatus(tabletSID) == "revoked" })
+	if got := e.providerStatus(laptopSID); got != "active" {
+		t.Errorf("this device's provider session = %q; want active", got)
+	}
+	if got := e.idp.GrantCounts()["api POST /api/v1/users/{user_id}/sessions/revoke"]; got != 0 {
+		t.Errorf("user-wide revocations = %d; want none (it would end this device too)", got)
+	}
+	wantStatus(t, e.get(laptop, "/api/me"), http.StatusOK)
+}
+
+// listSessionsOf returns, from c's sessions page, the public id of other's
+// session.
+func (e *testEnv) listSessionsOf(c, other *http.Client) string {
+	e.t.Helper()
+	ctx, err := e.sessions.Load(e.t.Context(), e.cookie(other).Value)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	rec, err := e.sessions.Current(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, s := range e.listSessions(c) {
+		if s.ID == rec.PublicID {
+			return s.ID
+		}
+	}
+	e.t.Fatal("the other device is not listed")
+	return ""
+}
+
+// Sign-out never waits for the provider: the DELETE answers while the
+// provider's API holds every request, and the revocation follows.
+func TestSignOutDoesNotWaitForTheProvider(t *testing.T) {
+	e := newTestServer(t)
+	laptop, phone := e.browser(), e.browser()
+	e.login(laptop, "usr_alice")
+	e.login(phone, "usr_alice")
+	phoneSID := providerSessionOf(t, e, phone)
+	gate := make(chan struct{})
+	release := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release) // never leave the provider holding a request
+	e.apiGate.Store(&gate)
+
+	wantStatus(t, e.do(laptop, http.MethodDelete, "/api/sessions/"+e.otherSessionID(laptop), nil, "X-CSRF", "1"), http.StatusNoContent)
+	wantStatus(t, e.get(phone, "/api/me"), http.StatusUnauthorized)
+	eventually(t, "the revocation reaches the provider", func() bool { return e.apiCalls.Load() > 0 })
+	if got := e.providerStatus(phoneSID); got != "active" {
+		t.Fatalf("provider session while its API is held = %q; want active", got)
+	}
+	release()
+	eventually(t, "the phone's session is revoked at the provider", func() bool { return e.providerStatus(phoneSID) == "revoked" })
+}
+
+// An outage of the provider's API fails no sign-out; the revocation is
+// retried until the API answers.
+func TestRevocationRetriedAfterAnOutage(t *testing.T) {
+	e := newTestServer(t)
+	laptop, phone := e.browser(), e.browser()
+	e.login(laptop, "usr_alice")
+	e.login(phone, "usr_alice")
+	phoneSID := providerSessionOf(t, e, phone)
+	e.apiOutage.Store(2) // down for two attempts, then up
+
+	wantStatus(t, e.do(laptop, http.MethodDelete, "/api/sessions", nil, "X-CSRF", "1"), http.StatusOK)
+	wantStatus(t, e.get(phone, "/api/me"), http.StatusUnauthorized)
+	eventually(t, "the phone's session is revoked at the provider", func() bool { return e.providerStatus(phoneSID) == "revoked" })
+	if got := e.apiCalls.Load(); got != 3 {
+		t.Errorf("API calls = %d; want 3 (two failed, one revoked)", got)
+	}
+	if got := strings.Count(e.logs.String(), "will retry"); got != 2 || strings.Contains(e.logs.String(), "giving up") {
+		t.Errorf("logs: want two retries and no give-up:\n%s", e.logs)
 	}
 }

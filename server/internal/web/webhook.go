@@ -1,11 +1,12 @@
 package web
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -15,23 +16,62 @@ import (
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
-// webhookEvent is the part of a Scalekit webhook we act on. Scalekit's
-// payloads put the subject in data; the field names below are the ones its
-// user and membership events use, read leniently.
-type webhookEvent struct {
-	Type string `json:"type"`
-	Data struct {
-		ID        string `json:"id"`
-		UserID    string `json:"user_id"`
-		SessionID string `json:"session_id"`
-		SID       string `json:"sid"`
-	} `json:"data"`
+// Scalekit's webhooks as its event specification describes them
+// (scalekit-inc/developer-docs, openapi/scalekit.yaml: ScalekitEvent and the
+// "webhooks" examples; testdata/webhooks has one per event, with their
+// sources). The handler branches on type alone: the sources disagree on
+// object ("User" or "UserLogoutEvent", "OrgMembership" or
+// "OrgMembershipEvent").
+type scalekitEvent struct {
+	Type           string          `json:"type"`
+	OrganizationID string          `json:"organization_id"`
+	Data           json.RawMessage `json:"data"`
 }
 
+type eventUser struct {
+	ID string `json:"id"`
+}
+
+// logoutData is user.logout's data. The specification puts the session id
+// at user_session.session_id; an older docs page at user_session.id; the
+// newest docs page has no session at all.
+type logoutData struct {
+	User        eventUser `json:"user"`
+	UserSession struct {
+		SessionID string `json:"session_id"`
+		ID        string `json:"id"`
+	} `json:"user_session"`
+}
+
+// membershipData is the data of user.organization_membership_* events.
+type membershipData struct {
+	User         eventUser `json:"user"`
+	Organization struct {
+		ID string `json:"id"`
+	} `json:"organization"`
+}
+
+// organizationData is organization.* events' data: the organization itself.
+type organizationData struct {
+	ID string `json:"id"`
+}
+
+// webhookAck is the answer to every event accepted, acted on or not;
+// Scalekit counts 200, 201 and 202 as delivered
+// (src/content/docs/reference/webhooks/overview.mdx).
+type webhookAck struct {
+	Received bool `json:"received"`
+}
+
+// webhookReplayWindow is how long a delivered webhook id is remembered.
+// Scalekit retries a failed delivery for about 22 minutes, each time with
+// the same id and a fresh signature.
+const webhookReplayWindow = 24 * time.Hour
+
 // handleWebhook verifies a Scalekit webhook (Standard Webhooks signatures:
-// HMAC-SHA256 over id.timestamp.body, 5-minute tolerance) and ends the
-// sessions it reports ended. An id already handled is acknowledged and not
-// acted on again; one whose handling failed is let through on retry.
+// HMAC-SHA256 over id.timestamp.body, 5-minute tolerance) and applies it to
+// the sessions here. An id already handled is acknowledged and not acted on
+// again; one whose handling failed is let through on retry.
 func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Manager) echo.HandlerFunc {
 	var verifier *standardwebhooks.Webhook
 	if cfg.ScalekitWebhookSecret != "" {
@@ -52,13 +92,13 @@ func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Man
 		if err := verifier.Verify(body, c.Request().Header); err != nil {
 			return &apiError{status: http.StatusUnauthorized, code: "unauthenticated", message: "The webhook signature is missing or invalid.", cause: err}
 		}
-		var ev webhookEvent
-		if err := json.Unmarshal(body, &ev); err != nil {
-			return errBadRequest("The webhook body is not JSON.")
+		var ev scalekitEvent
+		if err := json.Unmarshal(body, &ev); err != nil || ev.Type == "" {
+			return errBadRequest("The webhook body is not a Scalekit event.")
 		}
 		ctx := c.Request().Context()
 		id := "webhook:" + c.Request().Header.Get("webhook-id")
-		first, err := sessions.Once(ctx, id, 10*time.Minute)
+		first, err := sessions.Once(ctx, id, webhookReplayWindow)
 		if err != nil {
 			return err
 		}
@@ -66,37 +106,102 @@ func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Man
 			// Deliveries are at-least-once: a repeat is acknowledged, not acted on
 			// again, so the sender stops retrying.
 			logger.Info("webhook already handled", "type", truncate(ev.Type, 64))
-			return c.NoContent(http.StatusNoContent)
+			return c.JSON(http.StatusOK, webhookAck{Received: true})
 		}
-		n, err := endSessionsFor(c, sessions, ev)
-		if err != nil {
+		if err := applyEvent(ctx, logger, sessions, ev); err != nil {
 			sessions.Forget(ctx, id) // not done: the retry must be handled
 			return err
 		}
-		logger.Info("webhook", "type", truncate(ev.Type, 64), "ended", n)
-		return c.NoContent(http.StatusNoContent)
+		return c.JSON(http.StatusOK, webhookAck{Received: true})
 	}
 }
 
-func endSessionsFor(c echo.Context, sessions *session.Manager, ev webhookEvent) (int, error) {
-	ctx := c.Request().Context()
-	userID := ev.Data.UserID
-	if userID == "" && strings.HasPrefix(ev.Data.ID, "usr_") {
-		userID = ev.Data.ID
-	}
+// applyEvent does what an event means for the sessions here. An id that
+// names no session here changes nothing; so does any other event type.
+func applyEvent(ctx context.Context, logger *slog.Logger, sessions *session.Manager, ev scalekitEvent) error {
+	log := logger.With("type", truncate(ev.Type, 64))
 	switch ev.Type {
 	case "user.logout":
-		sid := ev.Data.SessionID
+		var d logoutData
+		if err := decodeData(ev, &d); err != nil {
+			return err
+		}
+		sid := cmp.Or(d.UserSession.SessionID, d.UserSession.ID)
 		if sid == "" {
-			sid = ev.Data.SID
+			log.Info("webhook names no session; nothing ended", "sub", truncate(d.User.ID, 64))
+			return nil
 		}
-		if sid != "" {
-			return sessions.EndProviderSession(ctx, sid)
+		if !plainEventID(sid) {
+			return errBadRequest("The event's session id is not valid.")
 		}
-	case "user.deleted", "organization.membership_deleted", "user.organization_membership_deleted", "organization.user_removed":
-		if userID != "" {
-			return sessions.EndUser(ctx, userID)
+		n, err := sessions.EndProviderSession(ctx, sid)
+		if err != nil {
+			return err
+		}
+		log.Info("webhook", "sid", sid, "ended", n)
+	case "user.organization_membership_deleted", "user.organization_membership_updated":
+		var d membershipData
+		if err := decodeData(ev, &d); err != nil {
+			return err
+		}
+		sub, oid := d.User.ID, d.Organization.ID
+		if !plainEventID(sub) || !plainEventID(oid) {
+			return errBadRequest("The event needs data.user.id and data.organization.id.")
+		}
+		if ev.Type == "user.organization_membership_deleted" {
+			n, err := sessions.EndMembership(ctx, sub, oid)
+			if err != nil {
+				return err
+			}
+			log.Info("webhook", "sub", sub, "org", oid, "ended", n)
+			return nil
+		}
+		n, err := sessions.MarkTokensStale(ctx, sub, oid)
+		if err != nil {
+			return err
+		}
+		log.Info("webhook", "sub", sub, "org", oid, "refresh_next", n)
+	case "organization.deleted":
+		var d organizationData
+		if err := decodeData(ev, &d); err != nil {
+			return err
+		}
+		oid := cmp.Or(d.ID, ev.OrganizationID)
+		if !plainEventID(oid) {
+			return errBadRequest("The event needs data.id or organization_id.")
+		}
+		n, err := sessions.EndOrganization(ctx, oid)
+		if err != nil {
+			return err
+		}
+		log.Info("webhook", "org", oid, "ended", n)
+	default:
+		log.Debug("webhook ignored")
+	}
+	return nil
+}
+
+func decodeData(ev scalekitEvent, v any) error {
+	if len(ev.Data) == 0 || string(ev.Data) == "null" {
+		return nil // the fields read as empty
+	}
+	if err := json.Unmarshal(ev.Data, v); err != nil {
+		return errBadRequest("The event's data does not have the shape of a " + truncate(ev.Type, 64) + " event.")
+	}
+	return nil
+}
+
+// plainEventID accepts the ids Scalekit sends (usr_…, ses_…, org_…, digits)
+// and refuses what could only be noise: empty, long, or odd bytes.
+func plainEventID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
 		}
 	}
-	return 0, nil // acknowledged and ignored
+	return true
 }

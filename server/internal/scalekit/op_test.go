@@ -90,7 +90,7 @@ type grant struct {
 }
 
 type testOP struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	issuer string
 	clock  *fakeClock
@@ -114,7 +114,7 @@ type testOP struct {
 	refresh      map[string]string // refresh token -> sub; deleted when spent
 }
 
-func newTestOP(t *testing.T, opts opOptions) *testOP {
+func newTestOP(t testing.TB, opts opOptions) *testOP {
 	t.Helper()
 	op := &testOP{
 		t:         t,
@@ -350,7 +350,7 @@ func (op *testOP) sign(k testKey, claims any) string {
 	return signWith(op.t, jose.SigningKey{Algorithm: jose.RS256, Key: k.priv}, k.kid, claims)
 }
 
-func signWith(t *testing.T, key jose.SigningKey, kid string, claims any) string {
+func signWith(t testing.TB, key jose.SigningKey, kid string, claims any) string {
 	t.Helper()
 	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), kid)
 	signer, err := jose.NewSigner(key, opts)
@@ -373,7 +373,7 @@ func signWith(t *testing.T, key jose.SigningKey, kid string, claims any) string 
 }
 
 // unsignedJWT returns a token with alg "none".
-func unsignedJWT(t *testing.T, kid string, claims any) string {
+func unsignedJWT(t testing.TB, kid string, claims any) string {
 	t.Helper()
 	header, _ := json.Marshal(map[string]string{"alg": "none", "typ": "JWT", "kid": kid})
 	payload, err := json.Marshal(claims)
@@ -386,7 +386,7 @@ func unsignedJWT(t *testing.T, kid string, claims any) string {
 
 // hmacWithPublicKey returns an HS256 token whose secret is keyA's public key
 // in PEM: the classic algorithm-confusion attack.
-func hmacWithPublicKey(t *testing.T, claims any) string {
+func hmacWithPublicKey(t testing.TB, claims any) string {
 	t.Helper()
 	der, err := x509.MarshalPKIXPublicKey(&keyA().priv.PublicKey)
 	if err != nil {
@@ -423,7 +423,7 @@ func (op *testOP) set(f func(op *testOP)) {
 
 // newTestClient returns a client of op whose logs are scanned at the end of
 // the test for anything token- or secret-shaped.
-func newTestClient(t *testing.T, op *testOP, mods ...func(*scalekit.Config)) *scalekit.OIDCClient {
+func newTestClient(t testing.TB, op *testOP, mods ...func(*scalekit.Config)) *scalekit.OIDCClient {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg := scalekit.Config{
@@ -452,7 +452,7 @@ var jwtShaped = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.`)
 
 // checkNoSecrets fails when s holds a JWT, the client secret, a code or a
 // refresh token of the test provider.
-func checkNoSecrets(t *testing.T, what, s string) {
+func checkNoSecrets(t testing.TB, what, s string) {
 	t.Helper()
 	for _, bad := range []string{testClientSecret, "tstcode~", "tstrt~", "tstopaque~"} {
 		if strings.Contains(s, bad) {

@@ -15,6 +15,7 @@ func (s *Server) Banner() string {
 	rule := strings.Repeat("=", 78)
 	fmt.Fprintf(&b, "%s\n DEVELOPMENT IDENTITY PROVIDER: anyone who reaches it signs in without a password.\n", rule)
 	fmt.Fprintf(&b, " Never use it in production.\n issuer: %s\n", s.issuer)
+	fmt.Fprintf(&b, " simulate Scalekit: %s/dev/idp-initiated-login (IdP-initiated sign-in), %s/dev/invite?email=&organization_id= (invitation)\n", s.issuer, s.issuer)
 	for _, id := range slices.Sorted(maps.Keys(s.clients)) {
 		c := s.clients[id]
 		fmt.Fprintf(&b, " client: %s, redirect URIs: %s\n", c.ID, strings.Join(c.RedirectURIs, ", "))

@@ -15,8 +15,9 @@ import (
 // picked on the hosted page, for one client, in one organization.
 type providerSession struct {
 	id, clientID, userID, orgID string
+	amr                         []string // how the user signed in; see finishLogin
 	authTime                    time.Time
-	ended                       bool
+	ended                       bool // see active
 }
 
 // authCode is an issued authorization code, stored under its hash.
@@ -35,8 +36,11 @@ type refreshToken struct {
 	used                 bool // rotated; presenting it again is a replay
 }
 
-func (s *Server) startSession(clientID, userID, orgID string) providerSession {
-	ps := &providerSession{id: "ses_" + randomDigits(), clientID: clientID, userID: userID, orgID: orgID, authTime: s.now()}
+func (s *Server) startSession(clientID, userID, orgID string, amr []string) providerSession {
+	if len(amr) == 0 {
+		amr = []string{amrEmail}
+	}
+	ps := &providerSession{id: "ses_" + randomDigits(), clientID: clientID, userID: userID, orgID: orgID, amr: amr, authTime: s.now()}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sessions[ps.id] = ps
@@ -79,7 +83,7 @@ func (s *Server) redeemCode(code, clientID, redirectURI, verifier string) (provi
 		return providerSession{}, authCode{}, invalidGrant("The redirect_uri does not match the authorization request.")
 	case !verifyPKCE(verifier, c.challenge):
 		return providerSession{}, authCode{}, invalidGrant("The code_verifier does not match the code_challenge.")
-	case ps == nil || ps.ended:
+	case !ps.active():
 		return providerSession{}, authCode{}, invalidGrant("The session has ended.")
 	}
 	return *ps, *c, nil
@@ -116,7 +120,7 @@ func (s *Server) rotateRefreshToken(token, clientID, scope string) (providerSess
 	}
 	ps := s.sessions[rt.sid]
 	switch {
-	case ps == nil || ps.ended:
+	case !ps.active():
 		return providerSession{}, refreshToken{}, invalidGrant("The session has ended.")
 	case !narrowScope(scope, rt.scope):
 		return providerSession{}, refreshToken{}, &oauthError{http.StatusBadRequest, "invalid_scope", "The scope asks for more than the refresh token grants."}
@@ -128,8 +132,8 @@ func (s *Server) rotateRefreshToken(token, clientID, scope string) (providerSess
 // endSessionLocked ends a provider session and revokes its refresh tokens.
 // It reports whether the session was active.
 func (s *Server) endSessionLocked(sid string) (providerSession, bool) {
-	ps, ok := s.sessions[sid]
-	if !ok || ps.ended {
+	ps, ok := s.activeSessionLocked(sid)
+	if !ok {
 		return providerSession{}, false
 	}
 	ps.ended = true

@@ -85,6 +85,9 @@ type Manager struct {
 
 	refresher Refresher
 	refreshes refreshGroup
+
+	directory        Directory // see SetDirectory
+	directoryTimeout time.Duration
 }
 
 // NewRedis returns a Manager that keeps sessions in Redis.

@@ -166,6 +166,12 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 		return nil, m.endStored(ctx, key, rec, errors.New("refreshed ID token has another subject"))
 	}
 	verifyErr := err // the provider rotated the token but its answer failed verification
+	var orgs []Organization
+	var orgsOK bool
+	if verifyErr == nil {
+		// Memberships change at the provider as roles do: read them again.
+		orgs, orgsOK = m.organizations(ctx, rec.User.ID)
+	}
 	for {
 		next := *rec
 		if verifyErr != nil {
@@ -175,6 +181,7 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 			next.RefreshTokenExpiresAt = resp.RefreshTokenExpiresAt
 		} else {
 			applyTokens(&next, resp)
+			applyOrganizations(&next, orgs, orgsOK)
 		}
 		ok, err := m.write(ctx, key, &next, rec.rev)
 		if err != nil {
@@ -219,12 +226,7 @@ func applyTokens(rec *Record, resp *scalekit.TokenResponse) {
 	if resp.IDToken != "" {
 		rec.IDToken = resp.IDToken
 	}
-	if c := resp.Claims; c != nil {
-		rec.Roles, rec.Permissions = c.Roles, c.Permissions
-		if c.OrganizationID != "" {
-			rec.OrganizationID = c.OrganizationID
-		}
-	}
+	rec.ApplyAccessClaims(resp.Claims)
 	if u := resp.User; u != nil && u.ID == rec.User.ID {
 		sid := rec.User.SessionID
 		rec.User = *u

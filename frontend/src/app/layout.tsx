@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { Link, NavLink, Outlet, useLocation } from 'react-router';
+import { OrganizationSwitcher } from '../features/profile/components/organization-switcher';
 import { useSession } from '../features/session/api';
 import { SessionEndedBanner } from '../features/session/components/session-ended-banner';
 import { SignOutButton } from '../features/session/components/sign-out-button';
@@ -19,7 +20,11 @@ export function Layout() {
       <header className="site-header">
         <div className="container header-inner">
           <Link to="/" className="brand">
-            Scalekit BFF
+            {/* On a phone the short mark keeps the header on one row; the name stays the link's name. */}
+            <span className="brand-mark" aria-hidden="true">
+              SB
+            </span>
+            <span className="brand-name">Scalekit BFF</span>
           </Link>
           {signedIn && (
             <>
@@ -34,6 +39,7 @@ export function Layout() {
                 </ul>
               </nav>
               <div className="header-actions">
+                <OrganizationSwitcher />
                 <SignOutButton />
               </div>
             </>

@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Start a login; 302 to the hosted login page */
+        /**
+         * The Initiate login URL: start a login; 302 to the hosted login page
+         * @description Register it at Scalekit as the Initiate login URL. In order: error (and error_description) go to /login-error with one of our codes; idp_initiated_login=<JWT> (a sign-in started at the customer's identity provider) is verified and starts a login with its organization_id, connection_id and login_hint, landing on its relay_state when that is a same-origin path; anything else starts a login. Every query parameter except returnTo and the ones the BFF sets itself (client_id, redirect_uri, response_type, scope, state, nonce, code_challenge, code_challenge_method, response_mode, request, request_uri) is forwarded to the authorize request: at most 20 parameters and 2048 bytes, each sent once, without control characters, else /login-error?error=bad_request.
+         */
         get: {
             parameters: {
                 query?: {
@@ -20,9 +23,18 @@ export interface paths {
                     organization_id?: string;
                     connection_id?: string;
                     login_hint?: string;
+                    /** @description sent as both domain_hint and domain, as Scalekit's SDKs do */
                     domain_hint?: string;
-                    /** @description select_account with organization_id switches organization */
-                    prompt?: "login" | "select_account";
+                    /** @description select_account shows the organization picker; with organization_id it switches organization directly. none is a silent sign-in: without a session at Scalekit the browser lands on returnTo signed out, with no error page. Another value is dropped. */
+                    prompt?: "login" | "create" | "select_account" | "none";
+                    /** @description forwarded when domain_hint is absent */
+                    domain?: string;
+                    /** @description a social connection: google, microsoft, github, gitlab, linkedin or salesforce */
+                    provider?: string;
+                    /** @description Scalekit's signed token for a sign-in started at the customer's identity provider */
+                    idp_initiated_login?: string;
+                    /** @description an error Scalekit sends to the Initiate login URL */
+                    error?: string;
                 };
                 header?: never;
                 path?: never;
@@ -30,7 +42,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description To the authorize URL, or to /login-error?error=<code> */
+                /** @description To the authorize URL, or to /login-error?error=<LoginErrorCode> */
                 302: {
                     headers: {
                         [name: string]: unknown;
@@ -88,7 +100,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** OAuth redirect URI */
+        /**
+         * OAuth redirect URI
+         * @description Checks state against this browser's pending logins and exchanges the code. An idp_initiated_login without state is handled as at /auth/login. A silent (prompt=none) login that Scalekit answers with login_required, interaction_required, consent_required or account_selection_required lands on its returnTo signed out. invalid_organization_id (a refused membership) becomes not_a_member.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -98,7 +113,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description To returnTo, or to /login-error?error=<code> (access_denied, invalid_state, login_failed, identity_provider_unavailable, session_store_unavailable) */
+                /** @description To returnTo, or to /login-error?error=<LoginErrorCode> */
                 302: {
                     headers: {
                         [name: string]: unknown;
@@ -721,10 +736,29 @@ export interface components {
             givenName: string;
             familyName: string;
             picture: string;
+            /** @description the customer's own id for the user (the access token's xuid); empty when Scalekit has none */
+            externalId: string;
+        };
+        Organization: {
+            /** @description Scalekit organization id, org_… */
+            id: string;
+            /** @description its display name from Scalekit's REST API; the id when Scalekit gave none */
+            name: string;
+            /** @description the customer's own id for it (the access token's xoid); empty when Scalekit has none */
+            externalId: string;
+        };
+        OrganizationRef: {
+            id: string;
+            name: string;
         };
         Me: {
             user: components["schemas"]["User"];
+            /** @description the current organization's id (organization.id); empty without one */
             organizationId: string;
+            /** @description the current organization; null without one */
+            organization: components["schemas"]["Organization"] | null;
+            /** @description the organizations the user may switch to (their active memberships, from Scalekit's REST API at sign-in and at each token refresh); [] when unknown */
+            organizations: components["schemas"]["OrganizationRef"][];
             roles: string[];
             permissions: string[];
             session: {
@@ -782,6 +816,11 @@ export interface components {
             data?: Record<string, never> | null;
             display_name?: string;
         };
+        /**
+         * @description The codes /login-error?error=<code> carries: the login routes redirect there, reflecting nothing from the request.
+         * @enum {string}
+         */
+        LoginErrorCode: "access_denied" | "not_a_member" | "invalid_state" | "invalid_idp_initiated_login" | "bad_request" | "login_failed" | "identity_provider_unavailable" | "session_store_unavailable" | "rate_limited";
     };
     responses: never;
     parameters: never;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { currentPath, loginUrl, signupUrl } from './return-to';
+import { currentPath, loginUrl, signupUrl, switchOrganizationUrl } from './return-to';
 
 describe('login links', () => {
   it('carries returnTo, login_hint and organization_id, encoded', () => {
@@ -9,6 +9,13 @@ describe('login links', () => {
     );
     expect(loginUrl({ organizationId: 'org_acme' })).toBe('/auth/login?organization_id=org_acme');
     expect(signupUrl()).toBe('/auth/signup');
+  });
+
+  it('switches organization through the picker, directly when the organization is known', () => {
+    expect(switchOrganizationUrl('/sessions?x=1', 'org_globex')).toBe(
+      '/auth/login?organization_id=org_globex&prompt=select_account&returnTo=%2Fsessions%3Fx%3D1',
+    );
+    expect(switchOrganizationUrl('/dashboard')).toBe('/auth/login?prompt=select_account&returnTo=%2Fdashboard');
   });
 
   it('builds the current path from pathname and search', () => {

@@ -17,6 +17,8 @@ export interface LoginParams {
   returnTo?: string;
   loginHint?: string;
   organizationId?: string;
+  /** select_account opens Scalekit's organization picker; with organizationId it switches directly. */
+  prompt?: 'login' | 'select_account';
 }
 
 export function loginUrl(params: LoginParams = {}): string {
@@ -27,11 +29,17 @@ export function signupUrl(params: LoginParams = {}): string {
   return authUrl('/auth/signup', params);
 }
 
-function authUrl(path: string, { returnTo, loginHint, organizationId }: LoginParams): string {
+/** Signs in to another organization (or picks one), then comes back to returnTo. */
+export function switchOrganizationUrl(returnTo: string, organizationId?: string): string {
+  return loginUrl({ organizationId, prompt: 'select_account', returnTo });
+}
+
+function authUrl(path: string, { returnTo, loginHint, organizationId, prompt }: LoginParams): string {
   const query = new URLSearchParams();
+  if (organizationId) query.set('organization_id', organizationId);
+  if (prompt) query.set('prompt', prompt);
   if (returnTo) query.set('returnTo', returnTo);
   if (loginHint) query.set('login_hint', loginHint);
-  if (organizationId) query.set('organization_id', organizationId);
   const qs = query.toString();
   return qs ? `${path}?${qs}` : path;
 }

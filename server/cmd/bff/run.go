@@ -74,6 +74,10 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		close(worker)
 	}()
 	defer func() { stopWorker(); <-worker }()
+	// Organization names and the organizations to switch to come from the
+	// environment's REST API at sign-in and refresh (Scalekit's tokens carry
+	// neither).
+	sessions.SetDirectory(auth, 0)
 
 	app := spa.New()
 	if !app.Built() {
@@ -180,6 +184,9 @@ func startDevIDP(cfg config.Config, getenv func(string) string, logger *slog.Log
 	client.PostLogoutRedirectURIs = []string{base + "/"}
 	if getenv("DEV_IDP_BACKCHANNEL_LOGOUT_URI") == "" {
 		client.BackchannelLogoutURI = base + "/auth/backchannel-logout"
+	}
+	if getenv("DEV_IDP_INITIATE_LOGIN_URL") == "" {
+		client.InitiateLoginURI = base + "/auth/login"
 	}
 	opts.Config.Logger = logger.With("component", "devidp")
 	if err := devidp.CheckAddr(opts.Addr, opts.AllowNonLoopback); err != nil {

@@ -43,6 +43,7 @@ Runs the development identity provider (never in production). Environment:
   DEV_IDP_REDIRECT_URIS              comma-separated (default http://localhost:8080/auth/callback)
   DEV_IDP_POST_LOGOUT_REDIRECT_URIS  comma-separated (default http://localhost:8080/)
   DEV_IDP_BACKCHANNEL_LOGOUT_URI     where to POST logout tokens (default none)
+  DEV_IDP_INITIATE_LOGIN_URL         the app's Initiate login URL (default /auth/login at the first redirect URI's origin)
   DEV_IDP_WEBHOOK_URL                where to send Scalekit-shaped webhooks
                                      (default APP_BASE_URL/webhooks/scalekit when
                                      SCALEKIT_WEBHOOK_SECRET is set; else none)

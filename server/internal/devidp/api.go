@@ -127,7 +127,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Memberships = append(out.Memberships, apiMembership{
 			OrganizationID: m.OrganizationID, Name: m.OrganizationName, DisplayName: m.OrganizationName,
-			Status: "ACTIVE", Roles: roles, Permissions: permissions(m.Roles),
+			Status: m.Status, Roles: roles, Permissions: permissions(m.Roles),
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": out})

@@ -15,10 +15,18 @@ type authRequest struct {
 	ClientID, RedirectURI, ResponseType, Scope, State, Nonce string
 	CodeChallenge, CodeChallengeMethod                       string
 	OrganizationID, ConnectionID, LoginHint, DomainHint      string
-	Provider, Prompt                                         string
+	Domain, Provider, Prompt, InvitationToken                string
 }
 
 var supportedScopes = []string{"openid", "profile", "email", "offline_access"}
+
+// socialProviders are the provider parameter's values, Scalekit's social
+// connections (scalekit-inc/developer-docs,
+// src/content/docs/sso/guides/authorization-url.mdx), with their names.
+var socialProviders = map[string]string{
+	"google": "Google", "microsoft": "Microsoft", "github": "GitHub",
+	"gitlab": "GitLab", "linkedin": "LinkedIn", "salesforce": "Salesforce",
+}
 
 // pkceChallenge is the shape of an S256 challenge: 32 bytes, base64url.
 var pkceChallenge = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
@@ -37,7 +45,8 @@ func (req *authRequest) fields() []struct {
 		{"code_challenge", &req.CodeChallenge}, {"code_challenge_method", &req.CodeChallengeMethod},
 		{"organization_id", &req.OrganizationID}, {"connection_id", &req.ConnectionID},
 		{"login_hint", &req.LoginHint}, {"domain_hint", &req.DomainHint},
-		{"provider", &req.Provider}, {"prompt", &req.Prompt},
+		{"domain", &req.Domain}, {"provider", &req.Provider}, {"prompt", &req.Prompt},
+		{"invitation_token", &req.InvitationToken},
 	}
 }
 
@@ -99,16 +108,88 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 			"The address to return to (redirect_uri) is not registered for this application.")
 		return
 	}
-	if code, desc := checkAuthRequest(req, repeated); code != "" {
+	code, desc := checkAuthRequest(req, repeated)
+	if code == "" {
+		code, desc = s.checkConnection(req)
+	}
+	if code != "" {
 		s.log.Warn("authorize refused", "client_id", req.ClientID, "error", code)
 		s.redirectError(w, r, req, code, desc)
 		return
 	}
 	if r.Method == http.MethodGet {
-		s.renderLogin(w, http.StatusOK, req, "", "")
+		s.showAuthorize(w, r, req)
 		return
 	}
 	s.handleLoginForm(w, r, req, form)
+}
+
+// showAuthorize answers a valid authorize request: at once when the browser
+// needs no page (a silent sign-in, a direct organization switch, a user
+// already signed in at the organization's identity provider), else with the
+// page the request asks for.
+func (s *Server) showAuthorize(w http.ResponseWriter, r *http.Request, req authRequest) {
+	prompts := strings.Fields(req.Prompt)
+	if slices.Contains(prompts, "none") {
+		s.silentLogin(w, r, req)
+		return
+	}
+	if req.ConnectionID != "" {
+		s.mu.Lock()
+		org, _ := s.dir.connection(req.ConnectionID) // checked in checkConnection
+		s.mu.Unlock()
+		// The connection picks the organization (Scalekit's precedence:
+		// connection_id before organization_id).
+		req.OrganizationID = org.id
+		if userID, ok := s.ssoUser(r, req.ConnectionID); ok {
+			if u, ok := s.user(userID); ok {
+				s.finishLogin(w, r, req, u, org.id, req.ConnectionID)
+				return
+			}
+		}
+	}
+	switch {
+	case req.InvitationToken != "":
+		s.renderInvitation(w, http.StatusOK, req)
+	case req.Provider != "":
+		s.renderProvider(w, http.StatusOK, req, "", "")
+	case slices.Contains(prompts, "select_account"):
+		s.selectAccount(w, r, req)
+	default:
+		s.renderLogin(w, http.StatusOK, req, "", "")
+	}
+}
+
+// silentLogin answers prompt=none: the browser's provider session signs it in
+// without a page, else login_required (OpenID Connect Core §3.1.2.6).
+func (s *Server) silentLogin(w http.ResponseWriter, r *http.Request, req authRequest) {
+	ps, ok := s.browserSession(r)
+	u, known := s.user(ps.userID)
+	if !ok || !known {
+		s.redirectError(w, r, req, "login_required", "The user must sign in.")
+		return
+	}
+	orgID := req.OrganizationID
+	if orgID == "" {
+		orgID = ps.orgID
+	}
+	s.finishLogin(w, r, req, u, orgID, ps.amr...)
+}
+
+// selectAccount answers prompt=select_account (Scalekit's organization
+// switcher): a browser signed in here switches to organization_id at once, or
+// picks one on the organization page; any other browser signs in first.
+func (s *Server) selectAccount(w http.ResponseWriter, r *http.Request, req authRequest) {
+	ps, ok := s.browserSession(r)
+	u, known := s.user(ps.userID)
+	switch {
+	case !ok || !known:
+		s.renderLogin(w, http.StatusOK, req, "", "")
+	case req.OrganizationID != "":
+		s.finishLogin(w, r, req, u, req.OrganizationID, ps.amr...)
+	default:
+		s.renderOrganizations(w, req, u)
+	}
 }
 
 func authorizeForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
@@ -138,9 +219,22 @@ func checkAuthRequest(req authRequest, repeated string) (code, description strin
 		return "invalid_request", "The code_challenge_method must be S256."
 	case !pkceChallenge.MatchString(req.CodeChallenge):
 		return "invalid_request", "The code_challenge is not an S256 challenge."
-	case slices.Contains(strings.Fields(req.Prompt), "none"):
-		// This provider remembers no one between requests.
-		return "login_required", "The user must sign in."
+	case req.Provider != "" && socialProviders[req.Provider] == "":
+		return "invalid_request", "The provider must be one of google, microsoft, github, gitlab, linkedin or salesforce."
+	}
+	return "", ""
+}
+
+// checkConnection refuses an unknown connection_id, as Scalekit does
+// (invalid_connection_id; sso/reference/sso-integration-errors.mdx).
+func (s *Server) checkConnection(req authRequest) (code, description string) {
+	if req.ConnectionID == "" {
+		return "", ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.dir.connection(req.ConnectionID); !ok {
+		return "invalid_connection_id", "The connection_id is not a connection of this environment."
 	}
 	return "", ""
 }
@@ -156,7 +250,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request, req aut
 			s.renderLogin(w, http.StatusBadRequest, req, "", "Choose one of the test users.")
 			return
 		}
-		s.continueLogin(w, r, req, u)
+		s.continueLogin(w, r, req, u, amrEmail)
 	case "email":
 		email, ok := normalizeEmail(form.Get("email"))
 		if !ok {
@@ -167,7 +261,11 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request, req aut
 		if created {
 			s.log.Info("user created", "sub", u.ID, "via", "email")
 		}
-		s.continueLogin(w, r, req, u)
+		s.continueLogin(w, r, req, u, amrEmail)
+	case "provider":
+		s.socialLogin(w, r, req, form)
+	case "accept_invitation":
+		s.acceptInvitation(w, r, req)
 	case "signup":
 		s.signUp(w, r, req, form)
 	case "organization":
@@ -176,7 +274,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request, req aut
 			s.renderLogin(w, http.StatusBadRequest, req, "", "Choose one of the test users.")
 			return
 		}
-		s.finishLogin(w, r, req, u, form.Get("organization"))
+		s.finishLogin(w, r, req, u, form.Get("organization"), amrEmail)
 	default:
 		s.renderLogin(w, http.StatusOK, req, "", "")
 	}
@@ -199,32 +297,66 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request, req authRequest,
 		return
 	}
 	s.log.Info("user created", "sub", u.ID, "via", "sign-up")
-	s.continueLogin(w, r, req, u)
+	s.continueLogin(w, r, req, u, amrEmail)
 }
+
+// socialLogin stands in for the social provider's own page: the email typed
+// there signs in (or up) at the provider.
+func (s *Server) socialLogin(w http.ResponseWriter, r *http.Request, req authRequest, form url.Values) {
+	if socialProviders[req.Provider] == "" {
+		s.renderLogin(w, http.StatusBadRequest, req, "", "Choose a way to sign in.")
+		return
+	}
+	email, ok := normalizeEmail(form.Get("email"))
+	if !ok {
+		s.renderProvider(w, http.StatusBadRequest, req, form.Get("email"), "Enter a valid email address.")
+		return
+	}
+	u, created := s.findOrCreateUser(email, "", req.OrganizationID)
+	if created {
+		s.log.Info("user created", "sub", u.ID, "via", req.Provider)
+	}
+	s.continueLogin(w, r, req, u, req.Provider)
+}
+
+// amrEmail is the amr of a sign-in on the hosted page itself, which at
+// Scalekit proves the email address (a one-time code or magic link).
+const amrEmail = "otp"
 
 // continueLogin picks the organization: the requested one, the only one, or
 // the one the user chooses on the next page.
-func (s *Server) continueLogin(w http.ResponseWriter, r *http.Request, req authRequest, u User) {
+func (s *Server) continueLogin(w http.ResponseWriter, r *http.Request, req authRequest, u User, amr string) {
+	active := u.activeMemberships()
 	switch {
 	case req.OrganizationID != "":
-		s.finishLogin(w, r, req, u, req.OrganizationID)
-	case len(u.Memberships) == 0:
-		s.finishLogin(w, r, req, u, "")
-	case len(u.Memberships) == 1:
-		s.finishLogin(w, r, req, u, u.Memberships[0].OrganizationID)
+		s.finishLogin(w, r, req, u, req.OrganizationID, amr)
+	case len(active) == 0:
+		s.finishLogin(w, r, req, u, "", amr)
+	case len(active) == 1:
+		s.finishLogin(w, r, req, u, active[0].OrganizationID, amr)
 	default:
 		s.renderOrganizations(w, req, u)
 	}
 }
 
 // finishLogin starts a provider session and sends the code to the client.
-func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, req authRequest, u User, orgID string) {
+// amr says how the user proved who they are (RFC 8176; at Scalekit the
+// connection id for enterprise SSO).
+//
+// A user may sign in only to an organization they are an active member of.
+// An unknown organization and one the user is not a member of get the same
+// answer, invalid_organization_id, so the answer does not tell whether an
+// organization exists. Scalekit's documentation names no error for "not a
+// member" (it documents invalid_organization_id); the BFF reads this one as
+// a refused membership.
+func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, req authRequest, u User, orgID string, amr ...string) {
 	if _, member := u.membership(orgID); orgID != "" && !member {
-		s.log.Warn("authorize refused", "client_id", req.ClientID, "sub", u.ID, "error", "access_denied", "reason", "not a member")
-		s.redirectError(w, r, req, "access_denied", "The user is not a member of the requested organization.")
+		s.log.Warn("authorize refused", "client_id", req.ClientID, "sub", u.ID, "error", "invalid_organization_id", "reason", "not an active member")
+		s.redirectError(w, r, req, "invalid_organization_id", "The user is not a member of the requested organization.")
 		return
 	}
-	ps := s.startSession(req.ClientID, u.ID, orgID)
+	ps := s.startSession(req.ClientID, u.ID, orgID, amr)
+	s.rememberBrowser(w, r, func(b *browser) { b.sid = ps.id })
 	code := s.newCode(authCode{
 		clientID: req.ClientID, redirectURI: req.RedirectURI,
 		challenge: req.CodeChallenge, nonce: req.Nonce, scope: req.grantedScope(), sid: ps.id,

@@ -1,6 +1,8 @@
 package devidp
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -39,6 +41,7 @@ func TestCodeFlow(t *testing.T) {
 		"sid": sid, "oid": "org_acme", "roles": []any{"admin"},
 		"permissions": []any{"members:manage", "org:read", "org:write"},
 		"scope":       "openid profile email offline_access", "iat": now, "nbf": now, "exp": now + 300,
+		"xoid": "crm-acme-0042", "xuid": "crm-user-0007",
 	}
 	delete(access, "jti")
 	if diff := cmp.Diff(wantAccess, access); diff != "" {
@@ -46,8 +49,11 @@ func TestCodeFlow(t *testing.T) {
 	}
 
 	_, id := e.verify(t, tokens.IDToken)
+	// at_hash: the left half of the access token's SHA-256 (OpenID Connect Core §3.1.3.6).
+	sum := sha256.Sum256([]byte(tokens.AccessToken))
 	wantID := map[string]any{
-		"iss": e.idp.Issuer(), "sub": "usr_alice", "aud": testClientID, "sid": sid, "oid": "org_acme",
+		"iss": e.idp.Issuer(), "sub": "usr_alice", "aud": []any{testClientID}, "azp": testClientID, "client_id": testClientID,
+		"amr": []any{"otp"}, "at_hash": base64.RawURLEncoding.EncodeToString(sum[:16]), "sid": sid, "oid": "org_acme",
 		"iat": now, "exp": now + 3600, "auth_time": now, "nonce": testNonce,
 		"email": "alice@acme.test", "email_verified": true,
 		"name": "Alice Admin", "given_name": "Alice", "family_name": "Admin",
@@ -78,6 +84,9 @@ func TestLoginPage(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantButtons, p.texts("button")); diff != "" {
 		t.Errorf("buttons mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"Create an account", "Simulate sign-in from your company's identity provider"}, p.texts("a")); diff != "" {
+		t.Errorf("links mismatch (-want +got):\n%s", diff)
 	}
 	if _, ok := p.labels()["Email"]; !ok {
 		t.Errorf("labels = %v; want Email", p.labels())
@@ -192,8 +201,8 @@ func TestOrganizationID(t *testing.T) {
 	}{
 		{"Continue as Alice Admin (alice@acme.test)", "org_globex", ""},
 		{"Continue as Bob Member (bob@acme.test)", "org_acme", ""},
-		{"Continue as Bob Member (bob@acme.test)", "org_globex", "access_denied"},
-		{"Continue as Bob Member (bob@acme.test)", "org_nowhere", "access_denied"},
+		{"Continue as Bob Member (bob@acme.test)", "org_globex", "invalid_organization_id"},
+		{"Continue as Bob Member (bob@acme.test)", "org_nowhere", "invalid_organization_id"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.user+" "+tc.org, func(t *testing.T) {
@@ -241,7 +250,7 @@ func TestSignUp(t *testing.T) {
 	dave := users[len(users)-1]
 	want := User{
 		ID: dave.ID, Email: "dave@example.test", EmailVerified: true, Name: "Dave Dev", GivenName: "Dave", FamilyName: "Dev",
-		Memberships: []Membership{{"org_acme", "Acme Inc", []string{"member"}}},
+		Memberships: []Membership{{OrganizationID: "org_acme", OrganizationName: "Acme Inc", Roles: []string{"member"}, Status: MembershipActive}},
 	}
 	if diff := cmp.Diff(want, dave); diff != "" || len(users) != 4 || !strings.HasPrefix(dave.ID, "usr_") {
 		t.Errorf("new user mismatch (-want +got):\n%s (users: %d)", diff, len(users))

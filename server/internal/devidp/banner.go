@@ -15,6 +15,7 @@ func (s *Server) Banner() string {
 	rule := strings.Repeat("=", 78)
 	fmt.Fprintf(&b, "%s\n DEVELOPMENT IDENTITY PROVIDER: anyone who reaches it signs in without a password.\n", rule)
 	fmt.Fprintf(&b, " Never use it in production.\n issuer: %s\n admin page: %s/dev/admin\n", s.issuer, s.issuer)
+	fmt.Fprintf(&b, " simulate Scalekit: %s/dev/idp-initiated-login (IdP-initiated sign-in), %s/dev/invite?email=&organization_id= (invitation)\n", s.issuer, s.issuer)
 	if s.webhooks != nil {
 		fmt.Fprintf(&b, " webhooks to: %s\n", s.webhooks.url)
 	}

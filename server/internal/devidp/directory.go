@@ -26,7 +26,17 @@ type Membership struct {
 	OrganizationID   string // org_…
 	OrganizationName string
 	Roles            []string
+	// Status is MembershipActive or MembershipPendingInvite (Scalekit's
+	// membership_status). Only an active membership lets the user sign in to
+	// the organization.
+	Status string
 }
+
+// Membership statuses, as Scalekit's REST API names them.
+const (
+	MembershipActive        = "ACTIVE"
+	MembershipPendingInvite = "PENDING_INVITE"
+)
 
 // DefaultOrganizationID is the organization that new users join, unless
 // their authorize request named another existing organization.
@@ -40,8 +50,17 @@ var rolePermissions = map[string][]string{
 }
 
 // organization: externalID is the customer's own id for it (Scalekit's
-// external_id; the xoid claim of access tokens), when set.
-type organization struct{ id, name, externalID string }
+// external_id; the xoid claim of access tokens), when set. connection is its
+// enterprise SSO connection, which the IdP-initiated simulation signs in
+// through.
+type organization struct {
+	id, name, externalID string
+	connection           connection
+}
+
+// connection is an organization's SSO connection to its own identity
+// provider (simulated: there is no SAML or OIDC behind it).
+type connection struct{ id, name string }
 
 // directory holds organizations and users; Server.mu guards it.
 type directory struct {
@@ -51,28 +70,30 @@ type directory struct {
 }
 
 func seedDirectory() directory {
-	acme := organization{id: "org_acme", name: "Acme Inc"}
-	globex := organization{id: "org_globex", name: "Globex Corp"}
+	acme := organization{id: "org_acme", name: "Acme Inc", externalID: "crm-acme-0042",
+		connection: connection{"conn_acme_okta", "Okta"}}
+	globex := organization{id: "org_globex", name: "Globex Corp",
+		connection: connection{"conn_globex_entra", "Microsoft Entra ID"}}
+	member := func(o organization, roles ...string) Membership {
+		return Membership{OrganizationID: o.id, OrganizationName: o.name, Roles: roles, Status: MembershipActive}
+	}
 	return directory{
 		orgs: []organization{acme, globex},
 		users: []*User{
 			{
 				ID: "usr_alice", Email: "alice@acme.test", EmailVerified: true,
-				Name: "Alice Admin", GivenName: "Alice", FamilyName: "Admin",
-				Memberships: []Membership{
-					{acme.id, acme.name, []string{"admin"}},
-					{globex.id, globex.name, []string{"member"}},
-				},
+				Name: "Alice Admin", GivenName: "Alice", FamilyName: "Admin", ExternalID: "crm-user-0007",
+				Memberships: []Membership{member(acme, "admin"), member(globex, "member")},
 			},
 			{
 				ID: "usr_bob", Email: "bob@acme.test", EmailVerified: true,
 				Name: "Bob Member", GivenName: "Bob", FamilyName: "Member",
-				Memberships: []Membership{{acme.id, acme.name, []string{"member"}}},
+				Memberships: []Membership{member(acme, "member")},
 			},
 			{
 				ID: "usr_carol", Email: "carol@globex.test", EmailVerified: false,
 				Name: "Carol Unverified", GivenName: "Carol", FamilyName: "Unverified",
-				Memberships: []Membership{{globex.id, globex.name, []string{"member"}}},
+				Memberships: []Membership{member(globex, "member")},
 			},
 		},
 		seeded: 3,
@@ -106,20 +127,44 @@ func (d *directory) userByEmail(email string) *User {
 	return nil
 }
 
+// connection returns the organization whose SSO connection has this id.
+func (d *directory) connection(id string) (organization, bool) {
+	for _, o := range d.orgs {
+		if o.connection.id == id {
+			return o, true
+		}
+	}
+	return organization{}, false
+}
+
+// membership returns the user's active membership of the organization: the
+// one that lets them sign in to it.
 func (u *User) membership(orgID string) (Membership, bool) {
 	for _, m := range u.Memberships {
-		if m.OrganizationID == orgID {
+		if m.OrganizationID == orgID && m.Status == MembershipActive {
 			return m, true
 		}
 	}
 	return Membership{}, false
 }
 
+// activeMemberships are the organizations the user may sign in to.
+func (u *User) activeMemberships() []Membership {
+	var active []Membership
+	for _, m := range u.Memberships {
+		if m.Status == MembershipActive {
+			active = append(active, m)
+		}
+	}
+	return active
+}
+
 func (u *User) clone() User {
 	c := *u
 	c.Memberships = make([]Membership, len(u.Memberships))
 	for i, m := range u.Memberships {
-		c.Memberships[i] = Membership{m.OrganizationID, m.OrganizationName, slices.Clone(m.Roles)}
+		c.Memberships[i] = m
+		c.Memberships[i].Roles = slices.Clone(m.Roles)
 	}
 	return c
 }
@@ -172,9 +217,10 @@ func (s *Server) SetRoles(userID, orgID string, roles []string) error {
 	event, name := "user.organization_membership_created", "User Organization Membership Created"
 	if i := slices.IndexFunc(u.Memberships, func(m Membership) bool { return m.OrganizationID == orgID }); i >= 0 {
 		u.Memberships[i].Roles = slices.Clone(roles)
+		u.Memberships[i].Status = MembershipActive
 		event, name = "user.organization_membership_updated", "User Organization Membership Updated"
 	} else {
-		u.Memberships = append(u.Memberships, Membership{org.id, org.name, slices.Clone(roles)})
+		u.Memberships = append(u.Memberships, Membership{OrganizationID: org.id, OrganizationName: org.name, Roles: slices.Clone(roles), Status: MembershipActive})
 	}
 	changed := u.clone()
 	s.mu.Unlock()
@@ -245,6 +291,16 @@ func (s *Server) endSessionsLocked(match func(*providerSession) bool) int {
 	return n
 }
 
+// userByEmail returns a copy of the user with this email.
+func (s *Server) userByEmail(email string) (User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.dir.userByEmail(strings.TrimSpace(email)); u != nil && email != "" {
+		return u.clone(), true
+	}
+	return User{}, false
+}
+
 // findOrCreateUser returns the user with this email, or a new user who joins
 // orgID (when it exists) or DefaultOrganizationID as a "member". New users
 // count as verified: the real hosted page would have sent a one-time code.
@@ -267,7 +323,7 @@ func (s *Server) findOrCreateUser(email, name, orgID string) (u User, created bo
 		Name: name, GivenName: given, FamilyName: strings.TrimSpace(family),
 	}
 	if ok {
-		nu.Memberships = []Membership{{org.id, org.name, []string{"member"}}}
+		nu.Memberships = []Membership{{OrganizationID: org.id, OrganizationName: org.name, Roles: []string{"member"}, Status: MembershipActive}}
 	}
 	s.dir.users = append(s.dir.users, nu)
 	return nu.clone(), true

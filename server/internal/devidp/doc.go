@@ -34,7 +34,25 @@
 // (filter.status, page_size, page_token) and
 // POST /api/v1/users/{user_id}/sessions/revoke. Revoking a session ends it:
 // its refresh tokens answer invalid_grant. Besides: GET /debug/counters
-// (GrantCounts as JSON), /static/style.css, and the admin page.
+// (GrantCounts as JSON), /static/style.css, and the admin page. Tokens have
+// Scalekit's shapes: the ID token's aud is an array, with azp, client_id, amr
+// (the connection id for enterprise SSO, the social provider's name, else
+// "otp") and at_hash; the access token carries oid, sid, roles, permissions,
+// and xoid and xuid when the organization or user has an external id.
+//
+// Two endpoints simulate what Scalekit starts rather than the app, and send
+// the browser to the client's InitiateLoginURI:
+//
+//   - GET /dev/idp-initiated-login?organization_id=&connection_id=&login_hint=&relay_state=
+//     signs an idp_initiated_login token, as a sign-in from the organization's
+//     identity provider does (without parameters: a page of links, one per
+//     member of each organization). A login_hint naming a member also counts
+//     as signed in at that identity provider: the authorize request with
+//     its connection_id then completes without a page.
+//   - GET /dev/invite?email=&organization_id= invites the person (a pending
+//     member, PENDING_INVITE in the REST API) and adds invitation_token,
+//     organization_id and login_hint (names of our choosing: Scalekit's
+//     documentation does not name its invitation parameters).
 //
 // # The admin page and webhooks
 //
@@ -52,30 +70,42 @@
 //
 // # Seed data
 //
-// Organizations org_acme "Acme Inc" and org_globex "Globex Corp"; roles
-// "admin" (permissions org:read, org:write, members:manage) and "member"
-// (org:read). Users:
+// Organizations org_acme "Acme Inc" (external id crm-acme-0042; SSO
+// connection conn_acme_okta, "Okta") and org_globex "Globex Corp" (connection
+// conn_globex_entra, "Microsoft Entra ID"); roles "admin" (permissions
+// org:read, org:write, members:manage) and "member" (org:read). Users:
 //
-//	usr_alice  alice@acme.test    Alice Admin       org_acme admin, org_globex member
+//	usr_alice  alice@acme.test    Alice Admin       org_acme admin, org_globex member; external id crm-user-0007
 //	usr_bob    bob@acme.test      Bob Member        org_acme member
 //	usr_carol  carol@globex.test  Carol Unverified  org_globex member; email_verified false
 //
 // # The hosted pages
 //
-// The provider keeps no browser session: every authorize request shows the
-// login page (prompt=none answers login_required). The login page, headed
-// "Sign in to Scalekit (development)", has one button per seeded user
-// ("Continue as Alice Admin (alice@acme.test)"), an "Email" field with a
-// "Continue" button, a "Create an account" link and a "Cancel" button, which
-// returns error=access_denied. prompt=create shows "Create your account"
-// with "Name" and "Email" fields and a "Create account" button. login_hint
-// fills in the email. An email that no one has becomes a new verified user
-// (usr_ + 17 digits) who joins the requested organization_id, if it exists,
-// or else org_acme, as a "member". A user of several organizations, when the
-// request has no organization_id, chooses one on a "Choose an organization"
-// page (one button per organization name); a requested organization that the
-// user is not a member of returns error=access_denied. Each login starts a
-// provider session (ses_ + 17 digits), the sid of every token it issues.
+// The login page, headed "Sign in to Scalekit (development)", has one button
+// per seeded user ("Continue as Alice Admin (alice@acme.test)"), an "Email"
+// field with a "Continue" button, a "Create an account" link, a "Simulate
+// sign-in from your company's identity provider" link and a "Cancel" button,
+// which returns error=access_denied. prompt=create shows "Create your
+// account" with "Name" and "Email" fields and a "Create account" button.
+// provider=google (microsoft, github, gitlab, linkedin, salesforce) shows
+// "Continue with Google (simulated)" with an "Email" field; another provider
+// is an invalid_request. An invitation_token shows "Join <organization>" with
+// an "Accept invitation" button. login_hint fills in the email. An email that
+// no one has becomes a new verified user (usr_ + 17 digits) who joins the
+// requested organization_id, if it exists, or else org_acme, as a "member". A
+// user of several organizations, when the request has no organization_id,
+// chooses one on a "Choose an organization" page (one button per organization
+// name). A requested organization that the user is not an active member of,
+// or that does not exist, returns error=invalid_organization_id; an unknown
+// connection_id, error=invalid_connection_id.
+//
+// Each login starts a provider session (ses_ + 17 digits), the sid of every
+// token it issues, and sets the provider's own HttpOnly cookie
+// (devidp_session) to it. With that cookie, prompt=none signs in without a
+// page (without it: error=login_required), and prompt=select_account switches
+// to organization_id at once or shows the organization page. /oidc/logout
+// ends the cookie's session and clears it. Every other request shows the
+// login page.
 //
 // # Environment
 //
@@ -87,7 +117,8 @@
 // dev-secret), DEV_IDP_REDIRECT_URIS (comma-separated; default
 // http://localhost:8080/auth/callback), DEV_IDP_POST_LOGOUT_REDIRECT_URIS
 // (default http://localhost:8080/), DEV_IDP_BACKCHANNEL_LOGOUT_URI,
-// DEV_IDP_WEBHOOK_URL (default APP_BASE_URL/webhooks/scalekit when
+// DEV_IDP_INITIATE_LOGIN_URL (default /auth/login at the first redirect URI's
+// origin), DEV_IDP_WEBHOOK_URL (default APP_BASE_URL/webhooks/scalekit when
 // SCALEKIT_WEBHOOK_SECRET is set) and SCALEKIT_WEBHOOK_SECRET, which signs
 // the webhooks and is required with DEV_IDP_WEBHOOK_URL.
 package devidp

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -80,6 +81,10 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 		RedirectURIs:           urlList(getenv("DEV_IDP_REDIRECT_URIS"), "http://localhost:8080/auth/callback"),
 		PostLogoutRedirectURIs: urlList(getenv("DEV_IDP_POST_LOGOUT_REDIRECT_URIS"), "http://localhost:8080/"),
 		BackchannelLogoutURI:   getenv("DEV_IDP_BACKCHANNEL_LOGOUT_URI"),
+		InitiateLoginURI:       getenv("DEV_IDP_INITIATE_LOGIN_URL"),
+	}
+	if c.InitiateLoginURI == "" && len(c.RedirectURIs) > 0 {
+		c.InitiateLoginURI = initiateLoginURL(c.RedirectURIs[0])
 	}
 	for _, l := range []struct {
 		name string
@@ -94,6 +99,9 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 	}
 	if v := c.BackchannelLogoutURI; v != "" && !isAbsoluteURL(v) {
 		bad("DEV_IDP_BACKCHANNEL_LOGOUT_URI", "an absolute URL such as http://localhost:8080/auth/backchannel-logout", v)
+	}
+	if v := getenv("DEV_IDP_INITIATE_LOGIN_URL"); v != "" && !isAbsoluteURL(v) {
+		bad("DEV_IDP_INITIATE_LOGIN_URL", "an absolute URL such as http://localhost:8080/auth/login", v)
 	}
 	o.Config.Clients = []Client{c}
 	errs = append(errs, webhooksFromEnv(getenv, &o.Config)...)
@@ -141,6 +149,16 @@ func CheckAddr(addr string, allowNonLoopback bool) error {
 		return nil
 	}
 	return fmt.Errorf("refusing to listen on %q: %w (set DEV_IDP_ALLOW_NON_LOOPBACK=true to allow it)", addr, ErrNonLoopback)
+}
+
+// initiateLoginURL is the default Initiate login URL: /auth/login at the
+// origin of the redirect URI, where the BFF serves it.
+func initiateLoginURL(redirectURI string) string {
+	u, err := url.Parse(redirectURI)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + "/auth/login"
 }
 
 func withDefault(v, def string) string {

@@ -14,6 +14,7 @@ func TestOptionsFromEnv(t *testing.T) {
 		ID: "dev-client", Secret: "dev-secret",
 		RedirectURIs:           []string{"http://localhost:8080/auth/callback"},
 		PostLogoutRedirectURIs: []string{"http://localhost:8080/"},
+		InitiateLoginURI:       "http://localhost:8080/auth/login",
 	}
 	tests := []struct {
 		name    string
@@ -40,8 +41,18 @@ func TestOptionsFromEnv(t *testing.T) {
 				Clients: []Client{{
 					ID: "c", Secret: "s", RedirectURIs: []string{"http://a.test/cb", "http://b.test/cb"},
 					PostLogoutRedirectURIs: []string{"http://a.test/"}, BackchannelLogoutURI: "http://a.test/auth/backchannel-logout",
+					InitiateLoginURI: "http://a.test/auth/login",
 				}},
 			}},
+		},
+		{
+			name: "Initiate login URL",
+			env:  map[string]string{"DEV_IDP_INITIATE_LOGIN_URL": "https://app.test/login/start"},
+			want: Options{Addr: "127.0.0.1:8081", Config: Config{Issuer: "http://127.0.0.1:8081", Clients: []Client{func() Client {
+				c := defaultClient
+				c.InitiateLoginURI = "https://app.test/login/start"
+				return c
+			}()}}},
 		},
 		{
 			name: "issuer with a path",
@@ -97,7 +108,7 @@ func TestOptionsFromEnv(t *testing.T) {
 				"DEV_IDP_ADDR": "8081", "DEV_IDP_ALLOW_NON_LOOPBACK": "yes", "DEV_IDP_ISSUER": "idp.test",
 				"DEV_IDP_ID_TOKEN_TTL": "-1h", "DEV_IDP_REFRESH_TOKEN_TTL": "0",
 				"DEV_IDP_REDIRECT_URIS": "/auth/callback", "DEV_IDP_POST_LOGOUT_REDIRECT_URIS": " , ",
-				"DEV_IDP_BACKCHANNEL_LOGOUT_URI": "nope",
+				"DEV_IDP_BACKCHANNEL_LOGOUT_URI": "nope", "DEV_IDP_INITIATE_LOGIN_URL": "/auth/login",
 			},
 			wantErr: `DEV_IDP_ALLOW_NON_LOOPBACK: want true or false, got "yes"
 DEV_IDP_ADDR: want host:port such as 127.0.0.1:8081, got "8081"
@@ -106,7 +117,8 @@ DEV_IDP_ID_TOKEN_TTL: want a duration such as 1h, got "-1h"
 DEV_IDP_REFRESH_TOKEN_TTL: want a duration such as 720h, got "0"
 DEV_IDP_REDIRECT_URIS: want comma-separated absolute URLs such as http://localhost:8080/auth/callback, got "/auth/callback"
 DEV_IDP_POST_LOGOUT_REDIRECT_URIS: want comma-separated absolute URLs such as http://localhost:8080/auth/callback, got " , "
-DEV_IDP_BACKCHANNEL_LOGOUT_URI: want an absolute URL such as http://localhost:8080/auth/backchannel-logout, got "nope"`,
+DEV_IDP_BACKCHANNEL_LOGOUT_URI: want an absolute URL such as http://localhost:8080/auth/backchannel-logout, got "nope"
+DEV_IDP_INITIATE_LOGIN_URL: want an absolute URL such as http://localhost:8080/auth/login, got "/auth/login"`,
 		},
 		{
 			name:    "non-loopback refused",

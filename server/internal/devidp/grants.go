@@ -15,8 +15,9 @@ import (
 // picked on the hosted page, for one client, in one organization.
 type providerSession struct {
 	id, clientID, userID, orgID string
+	amr                         []string // how the user signed in; see finishLogin
 	authTime                    time.Time
-	ended                       bool
+	ended                       bool // see active
 	// lastActive is the last sign-in or refresh; endedAt and endStatus
 	// (statusRevoked or statusLogout) say how the session ended, as
 	// Scalekit's session API reports it.
@@ -40,9 +41,12 @@ type refreshToken struct {
 	used                 bool // rotated; presenting it again is a replay
 }
 
-func (s *Server) startSession(clientID, userID, orgID string) providerSession {
+func (s *Server) startSession(clientID, userID, orgID string, amr []string) providerSession {
+	if len(amr) == 0 {
+		amr = []string{amrEmail}
+	}
 	now := s.now()
-	ps := &providerSession{id: "ses_" + randomDigits(), clientID: clientID, userID: userID, orgID: orgID, authTime: now, lastActive: now}
+	ps := &providerSession{id: "ses_" + randomDigits(), clientID: clientID, userID: userID, orgID: orgID, amr: amr, authTime: now, lastActive: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sessions[ps.id] = ps
@@ -85,7 +89,7 @@ func (s *Server) redeemCode(code, clientID, redirectURI, verifier string) (provi
 		return providerSession{}, authCode{}, invalidGrant("The redirect_uri does not match the authorization request.")
 	case !verifyPKCE(verifier, c.challenge):
 		return providerSession{}, authCode{}, invalidGrant("The code_verifier does not match the code_challenge.")
-	case ps == nil || ps.ended:
+	case !ps.active():
 		return providerSession{}, authCode{}, invalidGrant("The session has ended.")
 	}
 	return *ps, *c, nil
@@ -122,7 +126,7 @@ func (s *Server) rotateRefreshToken(token, clientID, scope string) (providerSess
 	}
 	ps := s.sessions[rt.sid]
 	switch {
-	case ps == nil || ps.ended:
+	case !ps.active():
 		return providerSession{}, refreshToken{}, invalidGrant("The session has ended.")
 	case !narrowScope(scope, rt.scope):
 		return providerSession{}, refreshToken{}, &oauthError{http.StatusBadRequest, "invalid_scope", "The scope asks for more than the refresh token grants."}
@@ -141,8 +145,8 @@ func (s *Server) endSessionLocked(sid string) (providerSession, bool) {
 // endSessionAsLocked ends a provider session with status (statusRevoked or
 // statusLogout) and revokes its refresh tokens.
 func (s *Server) endSessionAsLocked(sid, status string) (providerSession, bool) {
-	ps, ok := s.sessions[sid]
-	if !ok || ps.ended {
+	ps, ok := s.activeSessionLocked(sid)
+	if !ok {
 		return providerSession{}, false
 	}
 	ps.ended, ps.endedAt, ps.endStatus = true, s.now(), status

@@ -62,6 +62,11 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if hint.SessionID != "" {
 		s.endSession(r.Context(), hint.SessionID, hint.Subject, statusLogout, true)
 	}
+	// The browser's own provider session ends too, so a later prompt=none
+	// or organization switch asks it to sign in again.
+	if sid := s.forgetBrowser(w, r); sid != "" && sid != hint.SessionID {
+		s.endSession(r.Context(), sid, "", statusLogout, true)
+	}
 	target := form.Get("post_logout_redirect_uri")
 	if known && target != "" && slices.Contains(client.PostLogoutRedirectURIs, target) {
 		http.Redirect(w, r, appendQuery(target, nil, form.Get("state")), http.StatusFound)

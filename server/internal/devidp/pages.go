@@ -14,6 +14,9 @@ var templateFS embed.FS
 
 var pages = map[string]*template.Template{
 	"login":         parsePage("login.html"),
+	"provider":      parsePage("provider.html"),
+	"invitation":    parsePage("invitation.html"),
+	"idp-initiated": parsePage("idp-initiated.html"),
 	"signup":        parsePage("signup.html"),
 	"organizations": parsePage("organizations.html"),
 	"message":       parsePage("message.html"),
@@ -28,6 +31,8 @@ type hiddenField struct{ Name, Value string }
 type userButton struct{ ID, Name, Email string }
 
 type orgButton struct{ ID, Name string }
+
+type link struct{ Label, URL string }
 
 // pageData feeds every template; each page uses a few fields.
 type pageData struct {
@@ -45,6 +50,11 @@ type pageData struct {
 	Email      string
 	SignupURL  string
 	LoginURL   string
+	// IdpInitiatedURL is the simulation of a sign-in started at the
+	// customer's identity provider.
+	IdpInitiatedURL string
+	Links           []link
+	Provider        string // a social provider's name
 }
 
 func (s *Server) newPageData(title string, req authRequest) pageData {
@@ -59,6 +69,7 @@ func (s *Server) newPageData(title string, req authRequest) pageData {
 	d.SignupURL = d.Action + "?" + v.Encode()
 	v.Del("prompt")
 	d.LoginURL = d.Action + "?" + v.Encode()
+	d.IdpInitiatedURL = s.path + "/dev/idp-initiated-login?" + url.Values{"client_id": {req.ClientID}}.Encode()
 	return d
 }
 
@@ -90,11 +101,59 @@ func (s *Server) renderSignup(w http.ResponseWriter, status int, req authRequest
 	s.render(w, status, "signup", d, req.RedirectURI)
 }
 
+// renderProvider stands in for a social provider's sign-in page.
+func (s *Server) renderProvider(w http.ResponseWriter, status int, req authRequest, email, errMsg string) {
+	name := socialProviders[req.Provider]
+	d := s.newPageData("Continue with "+name+" (simulated)", req)
+	d.Provider, d.Error, d.Email = name, errMsg, email
+	if d.Email == "" {
+		d.Email = req.LoginHint
+	}
+	s.render(w, status, "provider", d, req.RedirectURI)
+}
+
+// renderInvitation shows a pending invitation, or the login page when the
+// request's invitation cannot be accepted (any more).
+func (s *Server) renderInvitation(w http.ResponseWriter, status int, req authRequest) {
+	u, org, ok := s.pendingInvitation(req.InvitationToken)
+	if !ok {
+		s.renderLogin(w, http.StatusBadRequest, req, "", "This invitation is not valid any more. Sign in, or ask for a new invitation.")
+		return
+	}
+	d := s.newPageData("Join "+org.name, req)
+	d.Message = "You were invited to join " + org.name + " as " + u.Email + "."
+	s.render(w, status, "invitation", d, req.RedirectURI)
+}
+
+// renderIdpInitiated lists the sign-ins an identity provider's dashboard
+// would offer: each member of each organization, through its connection.
+func (s *Server) renderIdpInitiated(w http.ResponseWriter, clientID, relayState string) {
+	d := pageData{Stylesheet: s.path + "/static/style.css", Title: "Sign in from your company's identity provider"}
+	s.mu.Lock()
+	for _, org := range s.dir.orgs {
+		for _, u := range s.dir.users[:s.dir.seeded] {
+			if _, member := u.membership(org.id); !member {
+				continue
+			}
+			q := url.Values{"client_id": {clientID}, "organization_id": {org.id}, "connection_id": {org.connection.id}, "login_hint": {u.Email}}
+			if relayState != "" {
+				q.Set("relay_state", relayState)
+			}
+			d.Links = append(d.Links, link{
+				Label: u.Name + " (" + u.Email + ") at " + org.name + ", through " + org.connection.name,
+				URL:   s.path + "/dev/idp-initiated-login?" + q.Encode(),
+			})
+		}
+	}
+	s.mu.Unlock()
+	s.render(w, http.StatusOK, "idp-initiated", d, "")
+}
+
 func (s *Server) renderOrganizations(w http.ResponseWriter, req authRequest, u User) {
 	d := s.newPageData("Choose an organization", req)
 	d.UserID = u.ID
 	d.UserLabel = u.Name + " (" + u.Email + ")"
-	for _, m := range u.Memberships {
+	for _, m := range u.activeMemberships() {
 		d.Orgs = append(d.Orgs, orgButton{m.OrganizationID, m.OrganizationName})
 	}
 	s.render(w, http.StatusOK, "organizations", d, req.RedirectURI)

@@ -27,6 +27,10 @@ type Client struct {
 	// Logout 1.0 logout_token (a form POST) when /oidc/logout ends one of this
 	// client's provider sessions.
 	BackchannelLogoutURI string
+	// InitiateLoginURI is the app's Initiate login URL (Scalekit's dashboard:
+	// Authentication > Redirect URLs): where /dev/idp-initiated-login and
+	// /dev/invite send the browser, with the parameters Scalekit would add.
+	InitiateLoginURI string
 }
 
 // Config configures a Server. Only Issuer and Clients are required.
@@ -94,6 +98,8 @@ type Server struct {
 	keys     []signingKey // the last one signs
 	dir      directory
 	sessions map[string]*providerSession // by sid
+	browsers map[string]*browser         // by hash of the browser cookie
+	invites  map[string]*invitation      // by hash of the invitation token
 	codes    map[string]*authCode        // by code
 	refresh  map[string]*refreshToken    // by hash of the token
 	counts   map[string]int
@@ -133,6 +139,8 @@ func New(cfg Config) (*Server, error) {
 		keys:       []signingKey{key},
 		dir:        seedDirectory(),
 		sessions:   map[string]*providerSession{},
+		browsers:   map[string]*browser{},
+		invites:    map[string]*invitation{},
 		codes:      map[string]*authCode{},
 		refresh:    map[string]*refreshToken{},
 		counts:     map[string]int{},
@@ -172,6 +180,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/users/{user_id}/sessions", s.api(s.handleListUserSessions))
 	mux.HandleFunc("POST /api/v1/users/{user_id}/sessions/revoke", s.api(s.handleRevokeUserSessions))
 	s.adminRoutes(mux)
+	mux.HandleFunc("GET /dev/idp-initiated-login", s.handleIdpInitiatedLogin)
+	mux.HandleFunc("GET /dev/invite", s.handleInvite)
 	mux.HandleFunc("GET /debug/counters", s.handleCounters)
 	mux.HandleFunc("GET /static/style.css", handleStylesheet)
 	if s.path == "" {
@@ -250,7 +260,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post"},
 		"scopes_supported":                      supportedScopes,
 		"claims_supported": []string{
-			"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "oid",
+			"iss", "sub", "aud", "azp", "amr", "at_hash", "client_id", "exp", "iat", "auth_time", "nonce", "sid", "oid",
 			"email", "email_verified", "name", "given_name", "family_name", "picture",
 		},
 		"backchannel_logout_supported":         true,
@@ -284,8 +294,10 @@ func checkClients(clients []Client) (map[string]Client, error) {
 			return nil, fmt.Errorf("devidp: Clients: client %q has no RedirectURIs", c.ID)
 		}
 		uris := append(append([]string{}, c.RedirectURIs...), c.PostLogoutRedirectURIs...)
-		if c.BackchannelLogoutURI != "" {
-			uris = append(uris, c.BackchannelLogoutURI)
+		for _, u := range []string{c.BackchannelLogoutURI, c.InitiateLoginURI} {
+			if u != "" {
+				uris = append(uris, u)
+			}
 		}
 		for _, u := range uris {
 			if !isAbsoluteURL(u) {

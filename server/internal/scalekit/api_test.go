@@ -59,7 +59,7 @@ func TestAPIAgainstDevIDP(t *testing.T) {
 			t.Fatalf("GetUser #%d = %v; want nil", i, errs[i])
 		}
 	}
-	want := &scalekit.DirectoryUser{ID: "usr_alice", Email: "alice@acme.test", Memberships: []scalekit.Membership{
+	want := &scalekit.DirectoryUser{ID: "usr_alice", Email: "alice@acme.test", ExternalID: "crm-user-0007", Memberships: []scalekit.Membership{
 		{OrganizationID: "org_acme", Name: "Acme Inc", DisplayName: "Acme Inc", Status: "ACTIVE", Roles: []string{"admin"}},
 		{OrganizationID: "org_globex", Name: "Globex Corp", DisplayName: "Globex Corp", Status: "ACTIVE", Roles: []string{"member"}},
 	}}

@@ -15,9 +15,26 @@ import (
 // offline_access is what makes Scalekit issue a refresh token.
 var defaultScopes = []string{"openid", "profile", "email", "offline_access"}
 
+// ownParameters are the authorize parameters this client sets itself (or, for
+// the last three, never sends: a request object or another response mode
+// would change what the callback receives). Extra may not name them.
+var ownParameters = map[string]bool{
+	"client_id": true, "redirect_uri": true, "response_type": true, "scope": true,
+	"state": true, "nonce": true, "code_challenge": true, "code_challenge_method": true,
+	"response_mode": true, "request": true, "request_uri": true,
+}
+
+// fieldParameters have a field in AuthorizationURLOptions. "domain" is not
+// one: it is DomainHint's twin, and may come in Extra when DomainHint is empty.
+var fieldParameters = map[string]bool{
+	"organization_id": true, "connection_id": true, "login_hint": true,
+	"domain_hint": true, "provider": true, "prompt": true,
+}
+
 // GetAuthorizationURL returns the URL of the environment's hosted login page.
 // State, Nonce and CodeChallenge are required: every login uses PKCE (S256)
-// and a nonce. "openid" is added to Scopes when missing. It fails with
+// and a nonce. "openid" is added to Scopes when missing. Extra may not name a
+// parameter that the client sets or that has a field. It fails with
 // ErrUnavailable when the endpoints are not known yet and the environment
 // cannot be reached to discover them.
 func (c *OIDCClient) GetAuthorizationURL(redirectURI string, opts AuthorizationURLOptions) (string, error) {
@@ -49,17 +66,32 @@ func (c *OIDCClient) GetAuthorizationURL(redirectURI string, opts AuthorizationU
 		oauth2.SetAuthURLParam("code_challenge", opts.CodeChallenge),
 		oauth2.SetAuthURLParam("code_challenge_method", "S256"),
 	}
+	set := map[string]bool{}
 	for _, o := range []struct{ name, value string }{
 		{"organization_id", opts.OrganizationID},
 		{"connection_id", opts.ConnectionID},
 		{"login_hint", opts.LoginHint},
 		{"domain_hint", opts.DomainHint},
+		{"domain", opts.DomainHint},
 		{"provider", opts.Provider},
 		{"prompt", opts.Prompt},
 	} {
 		if o.value != "" {
 			params = append(params, oauth2.SetAuthURLParam(o.name, o.value))
+			set[o.name] = true
 		}
+	}
+	for name, values := range opts.Extra {
+		switch {
+		case ownParameters[name]:
+			return "", fmt.Errorf("scalekit: authorization URL: Extra may not set %q, which the client sets itself", name)
+		case fieldParameters[name] || set[name]:
+			return "", fmt.Errorf("scalekit: authorization URL: Extra may not set %q: use its field", name)
+		case len(values) != 1:
+			// RFC 6749 §3.1: a parameter appears at most once.
+			return "", fmt.Errorf("scalekit: authorization URL: Extra has %d values for %q; want one", len(values), name)
+		}
+		params = append(params, oauth2.SetAuthURLParam(name, values[0]))
 	}
 	// AuthCodeURL adds response_type=code, client_id, redirect_uri, scope and state.
 	return c.oauth2Config(p, redirectURI, scopes).AuthCodeURL(opts.State, params...), nil

@@ -79,8 +79,23 @@ func TestGetAuthorizationURL(t *testing.T) {
 				"connection_id":   {"conn_1"},
 				"login_hint":      {"ada@example.com"},
 				"domain_hint":     {"example.com"},
+				"domain":          {"example.com"}, // as the SDKs send it
 				"provider":        {"google"},
 				"prompt":          {"create"},
+			}),
+		},
+		{
+			name: "extra parameters pass untouched",
+			opts: scalekit.AuthorizationURLOptions{
+				State: "st", Nonce: "no", CodeChallenge: "ch", OrganizationID: "org_1",
+				Extra: url.Values{"invitation_token": {"a b&c=d"}, "domain": {"example.com"}, "ui_locales": {"fr"}},
+			},
+			wantPath: docAuthorizePath,
+			want: with(url.Values{
+				"organization_id":  {"org_1"},
+				"invitation_token": {"a b&c=d"},
+				"domain":           {"example.com"},
+				"ui_locales":       {"fr"},
 			}),
 		},
 		{
@@ -131,6 +146,40 @@ func TestGetAuthorizationURLRequiresStateNonceAndPKCE(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGetAuthorizationURLExtraCannotOverride: parameters forwarded from a
+// browser's query may never replace what the client itself sends (state,
+// PKCE, redirect URI...) nor what a field already says.
+func TestGetAuthorizationURLExtraCannotOverride(t *testing.T) {
+	op := newTestOP(t, opOptions{})
+	c := newTestClient(t, op)
+	own := []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
+		"code_challenge", "code_challenge_method", "response_mode", "request", "request_uri"}
+	fields := []string{"organization_id", "connection_id", "login_hint", "domain_hint", "provider", "prompt"}
+	for _, name := range append(own, fields...) {
+		t.Run(name, func(t *testing.T) {
+			opts := scalekit.AuthorizationURLOptions{State: "st", Nonce: "no", CodeChallenge: "ch",
+				Extra: url.Values{name: {"attacker"}}}
+			if got, err := c.GetAuthorizationURL(testRedirectURI, opts); err == nil {
+				t.Errorf("GetAuthorizationURL(Extra %s) = %q, nil; want an error", name, got)
+			}
+		})
+	}
+	t.Run("domain beside DomainHint", func(t *testing.T) {
+		opts := scalekit.AuthorizationURLOptions{State: "st", Nonce: "no", CodeChallenge: "ch",
+			DomainHint: "example.com", Extra: url.Values{"domain": {"evil.example"}}}
+		if got, err := c.GetAuthorizationURL(testRedirectURI, opts); err == nil {
+			t.Errorf("GetAuthorizationURL = %q, nil; want an error", got)
+		}
+	})
+	t.Run("a repeated parameter", func(t *testing.T) {
+		opts := scalekit.AuthorizationURLOptions{State: "st", Nonce: "no", CodeChallenge: "ch",
+			Extra: url.Values{"ui_locales": {"fr", "de"}}}
+		if got, err := c.GetAuthorizationURL(testRedirectURI, opts); err == nil {
+			t.Errorf("GetAuthorizationURL = %q, nil; want an error", got)
+		}
+	})
 }
 
 func TestS256Challenge(t *testing.T) {

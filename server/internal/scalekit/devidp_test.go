@@ -73,6 +73,7 @@ func TestAgainstDevIDP(t *testing.T) {
 	wantClaims := &scalekit.AccessTokenClaims{
 		Subject: "usr_bob", SessionID: auth.User.SessionID, OrganizationID: "org_acme",
 		Roles: []string{"member"}, Permissions: []string{"org:read"},
+		ExternalOrganizationID: "crm-acme-0042", // xoid; Bob has no external id (xuid)
 	}
 	ignoreScopeAndExpiry := cmp.FilterPath(func(p cmp.Path) bool {
 		name := p.Last().String()

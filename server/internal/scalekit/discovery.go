@@ -42,6 +42,9 @@ type provider struct {
 	idTokens     *oidc.IDTokenVerifier
 	accessTokens *oidc.IDTokenVerifier
 	logoutTokens *oidc.IDTokenVerifier
+	// idpInitiatedLogins checks signature and iss; the rest is checked in
+	// GetIdpInitiatedLoginClaims.
+	idpInitiatedLogins *oidc.IDTokenVerifier
 }
 
 type discoveryDocument struct {
@@ -165,6 +168,12 @@ func (c *OIDCClient) newProvider(doc discoveryDocument) *provider {
 	// Logout tokens: iat and the optional exp are checked in VerifyLogoutToken.
 	p.logoutTokens = oidc.NewVerifier(p.issuer, keys, &oidc.Config{
 		ClientID:             c.clientID,
+		SupportedSigningAlgs: algs,
+		SkipExpiryCheck:      true,
+		Now:                  c.now,
+	})
+	p.idpInitiatedLogins = oidc.NewVerifier(p.issuer, keys, &oidc.Config{
+		SkipClientIDCheck:    true,
 		SupportedSigningAlgs: algs,
 		SkipExpiryCheck:      true,
 		Now:                  c.now,

@@ -26,7 +26,7 @@ func FuzzVerifyLogoutToken(f *testing.F) {
 	now := op.clock.Now()
 	f.Fuzz(func(t *testing.T, typ string, payload []byte) {
 		payload = bytes.ReplaceAll(payload, []byte("{{iss}}"), []byte(op.tokenIssuer()))
-		raw := signRaw(t, typ, payload)
+		raw := signRawTyped(t, typ, payload)
 		got, err := c.VerifyLogoutToken(context.Background(), raw)
 		if err != nil {
 			if !errors.Is(err, scalekit.ErrInvalidToken) {
@@ -132,8 +132,8 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// signRaw signs payload as it is, JSON or not, with the environment's key.
-func signRaw(t *testing.T, typ string, payload []byte) string {
+// signRawTyped signs payload as it is, JSON or not, with the environment's key.
+func signRawTyped(t *testing.T, typ string, payload []byte) string {
 	t.Helper()
 	opts := (&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), keyA().kid)
 	if typ != "" {

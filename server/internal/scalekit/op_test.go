@@ -393,7 +393,7 @@ func signTypedWith(t testing.TB, key jose.SigningKey, kid, typ string, claims an
 }
 
 // unsignedJWT returns a token with alg "none".
-func unsignedJWT(t *testing.T, kid string, claims any) string {
+func unsignedJWT(t testing.TB, kid string, claims any) string {
 	t.Helper()
 	header, _ := json.Marshal(map[string]string{"alg": "none", "typ": "JWT", "kid": kid})
 	payload, err := json.Marshal(claims)
@@ -406,7 +406,7 @@ func unsignedJWT(t *testing.T, kid string, claims any) string {
 
 // hmacWithPublicKey returns an HS256 token whose secret is keyA's public key
 // in PEM: the classic algorithm-confusion attack.
-func hmacWithPublicKey(t *testing.T, claims any) string {
+func hmacWithPublicKey(t testing.TB, claims any) string {
 	t.Helper()
 	der, err := x509.MarshalPKIXPublicKey(&keyA().priv.PublicKey)
 	if err != nil {

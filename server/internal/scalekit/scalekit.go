@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 )
 
@@ -29,6 +30,10 @@ type Client interface {
 	// RefreshAccessToken spends a refresh token. Refresh tokens rotate: the
 	// response carries the one to use next time.
 	RefreshAccessToken(ctx context.Context, refreshToken Token) (*TokenResponse, error)
+	// GetIdpInitiatedLoginClaims verifies the idp_initiated_login token that
+	// Scalekit sends when a sign-in starts at the customer's identity provider
+	// and returns what the app needs to start its own login.
+	GetIdpInitiatedLoginClaims(ctx context.Context, token string) (*IdpInitiatedLoginClaims, error)
 	// GetLogoutURL returns the RP-initiated logout URL for a top-level navigation.
 	GetLogoutURL(opts LogoutURLOptions) (string, error)
 	// VerifyLogoutToken verifies an OpenID Connect Back-Channel Logout token.
@@ -66,9 +71,20 @@ type AuthorizationURLOptions struct {
 	OrganizationID string
 	ConnectionID   string
 	LoginHint      string
-	DomainHint     string
-	Provider       string
-	Prompt         string // "login", "select_account" or "create" (sign-up)
+	// DomainHint is sent as both domain_hint and domain, as Scalekit's SDKs
+	// do (Scalekit's authorization-url page documents domain).
+	DomainHint string
+	// Provider is a social connection: google, microsoft, github, gitlab,
+	// linkedin or salesforce.
+	Provider string
+	// Prompt is "login", "create" (sign-up), "select_account" (the
+	// organization picker) or "none" (a silent sign-in).
+	Prompt string
+	// Extra are further parameters for the authorize request, such as those
+	// Scalekit appends to the Initiate login URL for an invitation. They may
+	// not name a parameter that the client sets itself or that has a field
+	// above: GetAuthorizationURL refuses such a request.
+	Extra url.Values
 }
 
 // AuthenticationOptions carries what the callback must prove.
@@ -92,13 +108,18 @@ type User struct {
 
 // AccessTokenClaims are the claims of a Scalekit access token.
 type AccessTokenClaims struct {
-	Subject        string    `json:"sub"`
-	SessionID      string    `json:"sid"`
-	OrganizationID string    `json:"oid"`
-	Roles          []string  `json:"roles"`
-	Permissions    []string  `json:"permissions"`
-	Scope          string    `json:"scope"`
-	ExpiresAt      time.Time `json:"-"`
+	Subject        string   `json:"sub"`
+	SessionID      string   `json:"sid"`
+	OrganizationID string   `json:"oid"`
+	Roles          []string `json:"roles"`
+	Permissions    []string `json:"permissions"`
+	Scope          string   `json:"scope"`
+	// ExternalOrganizationID (xoid) and ExternalUserID (xuid) are the
+	// customer's own ids for the organization and the user, when set at
+	// Scalekit.
+	ExternalOrganizationID string    `json:"xoid"`
+	ExternalUserID         string    `json:"xuid"`
+	ExpiresAt              time.Time `json:"-"`
 }
 
 // TokenResponse is the result of a token request.

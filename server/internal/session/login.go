@@ -106,8 +106,11 @@ func (m *Manager) TakePendingLogin(ctx context.Context, state string) (PendingLo
 // SignIn stores a signed-in user's record under a new session token (so a
 // token planted before login is worthless: no session fixation, OWASP Session
 // Management Cheat Sheet), indexes it by user and Scalekit session, and
-// writes the cookie. Pending logins of other tabs are kept.
+// writes the cookie. Pending logins of other tabs are kept. The user's
+// organizations come from the directory first (see SetDirectory).
 func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, signedIn Record) error {
+	orgs, ok := m.organizations(ctx, signedIn.User.ID)
+	applyOrganizations(&signedIn, orgs, ok)
 	old := m.record(ctx)
 	if old.SignedIn() {
 		// Signing in again (another organization, another user) replaces the

@@ -87,10 +87,12 @@ type Manager struct {
 	refresher Refresher
 	refreshes refreshGroup
 
-	queue      revokeQueue
-	revoker    Revoker
-	revokeOpts RevokeOptions
-	revokeWake chan struct{}
+	queue            revokeQueue
+	revoker          Revoker
+	revokeOpts       RevokeOptions
+	revokeWake       chan struct{}
+	directory        Directory // see SetDirectory
+	directoryTimeout time.Duration
 }
 
 // NewRedis returns a Manager that keeps sessions in Redis.

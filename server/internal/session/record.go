@@ -23,6 +23,16 @@ type Record struct {
 	OrganizationID string        `json:"oid,omitempty"`
 	Roles          []string      `json:"roles,omitempty"`
 	Permissions    []string      `json:"perms,omitempty"`
+	// UserExternalID and OrganizationExternalID are the customer's own ids
+	// (the access token's xuid and xoid), empty when Scalekit has none.
+	UserExternalID         string `json:"xuid,omitempty"`
+	OrganizationExternalID string `json:"xoid,omitempty"`
+	// OrganizationName is the current organization's name, or its id when
+	// the directory did not say (see Manager.SetDirectory).
+	OrganizationName string `json:"oname,omitempty"`
+	// Organizations are those the user may switch to, as the directory last
+	// said; nil when it never answered.
+	Organizations []Organization `json:"orgs,omitempty"`
 
 	AccessToken          scalekit.Token `json:"at,omitempty"`
 	RefreshToken         scalekit.Token `json:"rt,omitempty"`
@@ -53,12 +63,39 @@ type Record struct {
 // SignedIn reports whether the record belongs to a signed-in user.
 func (r *Record) SignedIn() bool { return r != nil && r.User.ID != "" }
 
+// Organization is one of the organizations a user belongs to.
+type Organization struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// ApplyAccessClaims copies what a verified access token says about the
+// session: roles, permissions, organization and external ids. A token
+// without an organization leaves the session's.
+func (r *Record) ApplyAccessClaims(c *scalekit.AccessTokenClaims) {
+	if c == nil {
+		return // an opaque access token says nothing
+	}
+	r.Roles, r.Permissions = c.Roles, c.Permissions
+	r.UserExternalID, r.OrganizationExternalID = c.ExternalUserID, c.ExternalOrganizationID
+	if c.OrganizationID != "" {
+		r.OrganizationID = c.OrganizationID
+	}
+	if r.User.SessionID == "" {
+		r.User.SessionID = c.SessionID
+	}
+}
+
 // PendingLogin is one started login: what the callback must prove.
 type PendingLogin struct {
 	Nonce        string    `json:"n"`
 	CodeVerifier string    `json:"v"`
 	ReturnTo     string    `json:"r"`
 	CreatedAt    time.Time `json:"t"`
+	// Silent marks a prompt=none login: when the provider answers that the
+	// person must sign in, they land on ReturnTo signed out, not on an
+	// error page.
+	Silent bool `json:"s,omitempty"`
 }
 
 // PublicID derives the id under which a session is shown and revoked. It is

@@ -167,6 +167,12 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 		return nil, m.endStored(ctx, key, rec, errors.New("refreshed ID token has another subject"))
 	}
 	verifyErr := err // the provider rotated the token but its answer failed verification
+	var orgs []Organization
+	var orgsOK bool
+	if verifyErr == nil {
+		// Memberships change at the provider as roles do: read them again.
+		orgs, orgsOK = m.organizations(ctx, rec.User.ID)
+	}
 	for {
 		next := *rec
 		if verifyErr != nil {
@@ -176,6 +182,7 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 			next.RefreshTokenExpiresAt = resp.RefreshTokenExpiresAt
 		} else {
 			applyTokens(&next, resp)
+			applyOrganizations(&next, orgs, orgsOK)
 			if next.TokensStaleSince.Equal(staleMark) {
 				// Unless the provider reported another change during the
 				// call, these tokens show what it reported.
@@ -225,12 +232,7 @@ func applyTokens(rec *Record, resp *scalekit.TokenResponse) {
 	if resp.IDToken != "" {
 		rec.IDToken = resp.IDToken
 	}
-	if c := resp.Claims; c != nil {
-		rec.Roles, rec.Permissions = c.Roles, c.Permissions
-		if c.OrganizationID != "" {
-			rec.OrganizationID = c.OrganizationID
-		}
-	}
+	rec.ApplyAccessClaims(resp.Claims)
 	if u := resp.User; u != nil && u.ID == rec.User.ID {
 		sid := rec.User.SessionID
 		rec.User = *u

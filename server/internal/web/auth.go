@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -14,72 +15,76 @@ import (
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
-// handleLogin starts a login (or, with prompt "create", a sign-up): it keeps
-// state, nonce and PKCE verifier in this browser's session and sends the
-// browser to the hosted login page.
+// handleLogin serves the Initiate login URL (GET /auth/login) and, with
+// prompt "create", /auth/signup. In order: an error that the environment
+// sends goes to /login-error; an idp_initiated_login token starts the login
+// it asks for; anything else starts a login with the query's parameters
+// forwarded (see authorizeOptions).
 func handleLogin(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, prompt string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		opts := scalekit.AuthorizationURLOptions{
-			OrganizationID: hint(c, "organization_id"),
-			ConnectionID:   hint(c, "connection_id"),
-			LoginHint:      hint(c, "login_hint"),
-			DomainHint:     hint(c, "domain_hint"),
-			Prompt:         prompt,
+		q := c.QueryParams()
+		if q.Has("error") {
+			return loginError(c, logger, providerErrorCode(q.Get("error")),
+				fmt.Errorf("the environment sent the Initiate login URL the error %q", truncate(q.Get("error"), 64)))
 		}
-		if prompt == "" {
-			switch p := c.QueryParam("prompt"); p {
-			case "login", "select_account":
-				opts.Prompt = p
-			}
+		if q.Has("idp_initiated_login") {
+			return startIdpInitiatedLogin(c, logger, cfg, sessions, auth, q.Get("idp_initiated_login"))
 		}
-		state, nonce, verifier := scalekit.RandomString(), scalekit.RandomString(), scalekit.NewPKCEVerifier()
-		opts.State, opts.Nonce, opts.CodeChallenge = state, nonce, scalekit.S256Challenge(verifier)
-
-		target, err := auth.GetAuthorizationURL(cfg.RedirectURL(), opts)
+		opts, err := authorizeOptions(q, prompt)
 		if err != nil {
-			return loginError(c, logger, "identity_provider_unavailable", err)
+			return loginError(c, logger, "bad_request", err)
 		}
-		pending := session.PendingLogin{Nonce: nonce, CodeVerifier: verifier, ReturnTo: safeReturnTo(c.QueryParam("returnTo"))}
-		if err := sessions.StartLogin(c.Request().Context(), c.Response(), state, pending); err != nil {
-			return loginError(c, logger, "session_store_unavailable", err)
-		}
-		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
-		return c.Redirect(http.StatusFound, target)
+		return startLogin(c, logger, cfg, sessions, auth, opts, safeReturnTo(q.Get("returnTo")))
 	}
 }
 
-// hint reads an optional pass-through parameter; anything long or odd is
-// dropped rather than forwarded.
-func hint(c echo.Context, name string) string {
-	v := c.QueryParam(name)
-	if len(v) > 256 || !utf8.ValidString(v) {
-		return ""
+// startLogin keeps state, nonce and PKCE verifier in this browser's session
+// and sends the browser to the hosted login page. A prompt=none login is
+// remembered as silent (see handleCallback).
+func startLogin(c echo.Context, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, opts scalekit.AuthorizationURLOptions, returnTo string) error {
+	state, nonce, verifier := scalekit.RandomString(), scalekit.RandomString(), scalekit.NewPKCEVerifier()
+	opts.State, opts.Nonce, opts.CodeChallenge = state, nonce, scalekit.S256Challenge(verifier)
+
+	target, err := auth.GetAuthorizationURL(cfg.RedirectURL(), opts)
+	switch {
+	case errors.Is(err, scalekit.ErrUnavailable):
+		return loginError(c, logger, "identity_provider_unavailable", err)
+	case err != nil:
+		return loginError(c, logger, "bad_request", err)
 	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f {
-			return ""
-		}
+	pending := session.PendingLogin{Nonce: nonce, CodeVerifier: verifier, ReturnTo: returnTo, Silent: opts.Prompt == "none"}
+	if err := sessions.StartLogin(c.Request().Context(), c.Response(), state, pending); err != nil {
+		return loginError(c, logger, "session_store_unavailable", err)
 	}
-	return v
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.Redirect(http.StatusFound, target)
 }
 
 // handleCallback finishes a login. The state must be one of this browser's
 // pending logins (a callback opened in another browser logs nobody in), and
-// is spent before the code is.
+// is spent before the code is. An idp_initiated_login without a state is
+// handled as at the Initiate login URL: Scalekit's guide delivers it here.
 func handleCallback(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
-		pending, ok, err := sessions.TakePendingLogin(ctx, c.QueryParam("state"))
+		q := c.QueryParams()
+		if q.Get("state") == "" && q.Has("idp_initiated_login") {
+			return startIdpInitiatedLogin(c, logger, cfg, sessions, auth, q.Get("idp_initiated_login"))
+		}
+		pending, ok, err := sessions.TakePendingLogin(ctx, q.Get("state"))
 		if err != nil {
 			return loginError(c, logger, "session_store_unavailable", err)
 		}
-		if providerErr := c.QueryParam("error"); providerErr != "" {
-			code := "login_failed"
-			if providerErr == "access_denied" {
-				code = "access_denied"
+		if providerErr := q.Get("error"); providerErr != "" {
+			if ok && pending.Silent && silentSignInErrors[providerErr] {
+				// Not signed in at the provider: the silent sign-in simply did
+				// not happen.
+				c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+				return c.Redirect(http.StatusFound, pending.ReturnTo)
 			}
 			logger.Warn("provider returned an error to the callback", "provider_error", truncate(providerErr, 64), "known_state", ok)
-			return c.Redirect(http.StatusFound, "/login-error?error="+code)
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+			return c.Redirect(http.StatusFound, "/login-error?error="+providerErrorCode(providerErr))
 		}
 		if !ok {
 			return loginError(c, logger, "invalid_state", errors.New("state is not a pending login of this browser"))
@@ -114,15 +119,7 @@ func newRecord(resp *scalekit.AuthenticationResponse, userAgent, ip string) sess
 		UserAgent:             truncate(userAgent, 256),
 		IP:                    ip,
 	}
-	if cl := resp.Claims; cl != nil {
-		rec.Roles, rec.Permissions = cl.Roles, cl.Permissions
-		if cl.OrganizationID != "" {
-			rec.OrganizationID = cl.OrganizationID
-		}
-		if rec.User.SessionID == "" {
-			rec.User.SessionID = cl.SessionID
-		}
-	}
+	rec.ApplyAccessClaims(resp.Claims)
 	return rec
 }
 

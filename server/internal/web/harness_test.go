@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -50,6 +51,11 @@ type testEnv struct {
 	apiOutage atomic.Int32
 	apiGate   atomic.Pointer[chan struct{}]
 	apiCalls  atomic.Int32
+	// apiIsDown makes the provider's REST API (/api/v1/…) answer 503.
+	apiIsDown atomic.Bool
+	// dial, when set, is how every client of the test reaches the network:
+	// it can serve the provider under a host name of its own.
+	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
 	secretsMu sync.Mutex
 	secrets   []secret
 }
@@ -94,7 +100,10 @@ func (e *testEnv) leaked(s string, except ...string) string {
 func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manager) {
 	t := e.t
 	t.Helper()
-	auth, err := scalekit.New(t.Context(), scalekit.Config{EnvironmentURL: e.issuer, ClientID: "bff-test", ClientSecret: "bff-test-secret", Logger: logger})
+	auth, err := scalekit.New(t.Context(), scalekit.Config{
+		EnvironmentURL: e.cfg.ScalekitEnvironmentURL, Issuer: e.cfg.ScalekitIssuer,
+		ClientID: "bff-test", ClientSecret: "bff-test-secret", HTTPClient: e.providerClient(), Logger: logger,
+	})
 	if err != nil {
 		t.Fatalf("scalekit.New: %v", err)
 	}
@@ -124,6 +133,7 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 		close(worker)
 	}()
 	t.Cleanup(func() { stop(); <-worker })
+	sessions.SetDirectory(auth, 0)
 	return newServer(logger, e.cfg, sessions, auth, spa.NewFS(testSPA), e.limit), sessions
 }
 
@@ -156,6 +166,7 @@ type envOption func(*envSettings)
 
 type envSettings struct {
 	env              map[string]string
+	issuerHost       string
 	idpConfig        func(*devidp.Config)
 	pool             func(t testing.TB) (url string)
 	sessionOpts      func(*session.Options)
@@ -169,6 +180,14 @@ func withEnv(k, v string) envOption {
 
 func withIDP(f func(*devidp.Config)) envOption {
 	return func(s *envSettings) { s.idpConfig = f }
+}
+
+// withIssuerHost gives the provider an issuer under another host name (a
+// custom domain): SCALEKIT_ENVIRONMENT_URL stays the address it is reached
+// at, SCALEKIT_ISSUER names the host, and every client of the test resolves
+// the host to the provider.
+func withIssuerHost(host string) envOption {
+	return func(s *envSettings) { s.issuerHost = host }
 }
 
 func withSessionOptions(f func(*session.Options)) envOption {
@@ -215,7 +234,8 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 
 	var idpHandler http.Handler = http.NotFoundHandler()
 	e.idpSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if e.idpIsDown.Load() && strings.HasSuffix(r.URL.Path, "/oauth/token") {
+		if e.idpIsDown.Load() && strings.HasSuffix(r.URL.Path, "/oauth/token") ||
+			e.apiIsDown.Load() && strings.Contains(r.URL.Path, "/api/v1/") {
 			http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
 			return
 		}
@@ -243,13 +263,27 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 	}))
 	t.Cleanup(e.idpSrv.Close)
 
+	issuer := e.idpSrv.URL
+	if s.issuerHost != "" {
+		_, port, _ := net.SplitHostPort(e.idpSrv.Listener.Addr().String())
+		issuer = "http://" + net.JoinHostPort(s.issuerHost, port)
+		idpAddr := e.idpSrv.Listener.Addr().String()
+		var d net.Dialer
+		e.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if h, _, _ := net.SplitHostPort(addr); h == s.issuerHost {
+				addr = idpAddr
+			}
+			return d.DialContext(ctx, network, addr)
+		}
+	}
 	idpCfg := devidp.Config{
-		Issuer: e.idpSrv.URL,
+		Issuer: issuer,
 		Clients: []devidp.Client{{
 			ID: "bff-test", Secret: "bff-test-secret",
 			RedirectURIs:           []string{e.app.URL + "/auth/callback"},
 			PostLogoutRedirectURIs: []string{e.app.URL + "/"},
 			BackchannelLogoutURI:   e.app.URL + "/auth/backchannel-logout",
+			InitiateLoginURI:       e.app.URL + "/auth/login",
 		}},
 		HTTPClient: e.app.Client(),
 		Logger:     logger.With("component", "devidp"),
@@ -285,6 +319,9 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 		"SCALEKIT_WEBHOOK_SECRET":  testWebhookSecret,
 		"REDIS_URL":                redisURL,
 	}
+	if s.issuerHost != "" {
+		env["SCALEKIT_ENVIRONMENT_URL"], env["SCALEKIT_ISSUER"] = e.idpSrv.URL, e.issuer
+	}
 	for k, v := range s.env {
 		env[k] = v
 	}
@@ -311,14 +348,31 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 	return e
 }
 
+// providerClient is the server's HTTP client for the provider: the default,
+// unless the test serves the provider under a host name of its own.
+func (e *testEnv) providerClient() *http.Client {
+	if e.dial == nil {
+		return nil
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = e.dial
+	return &http.Client{Transport: t, Timeout: 10 * time.Second}
+}
+
 var jwtShaped = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`)
 
 // browser returns a client with its own cookie jar that does not follow
 // redirects, so each hop can be inspected.
 func (e *testEnv) browser() *http.Client {
 	jar, _ := cookiejar.New(nil)
+	transport := e.app.Client().Transport
+	if e.dial != nil {
+		t := transport.(*http.Transport).Clone()
+		t.DialContext = e.dial
+		transport = t
+	}
 	return &http.Client{
-		Transport:     e.app.Client().Transport,
+		Transport:     transport,
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       10 * time.Second,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
 	"time"
 
@@ -17,6 +18,18 @@ type userJSON struct {
 	GivenName     string `json:"givenName"`
 	FamilyName    string `json:"familyName"`
 	Picture       string `json:"picture"`
+	ExternalID    string `json:"externalId"`
+}
+
+type organizationJSON struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	ExternalID string `json:"externalId"`
+}
+
+type organizationRefJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 type sessionInfoJSON struct {
@@ -26,17 +39,37 @@ type sessionInfoJSON struct {
 }
 
 type meResponse struct {
-	User           userJSON        `json:"user"`
-	OrganizationID string          `json:"organizationId"`
-	Roles          []string        `json:"roles"`
-	Permissions    []string        `json:"permissions"`
-	Session        sessionInfoJSON `json:"session"`
+	User           userJSON          `json:"user"`
+	OrganizationID string            `json:"organizationId"`
+	Organization   *organizationJSON `json:"organization"` // null without one
+	// Organizations are those the user may switch to; [] when unknown.
+	Organizations []organizationRefJSON `json:"organizations"`
+	Roles         []string              `json:"roles"`
+	Permissions   []string              `json:"permissions"`
+	Session       sessionInfoJSON       `json:"session"`
 }
 
 func newUserJSON(rec *session.Record) userJSON {
 	u := rec.User
 	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name,
-		GivenName: u.GivenName, FamilyName: u.FamilyName, Picture: u.Picture}
+		GivenName: u.GivenName, FamilyName: u.FamilyName, Picture: u.Picture, ExternalID: rec.UserExternalID}
+}
+
+// newOrganizationJSON is the session's organization, named by the directory
+// when it could (see session.Manager.SetDirectory), else by its id.
+func newOrganizationJSON(rec *session.Record) *organizationJSON {
+	if rec.OrganizationID == "" {
+		return nil
+	}
+	return &organizationJSON{ID: rec.OrganizationID, Name: cmp.Or(rec.OrganizationName, rec.OrganizationID), ExternalID: rec.OrganizationExternalID}
+}
+
+func newOrganizationsJSON(rec *session.Record) []organizationRefJSON {
+	out := make([]organizationRefJSON, 0, len(rec.Organizations))
+	for _, o := range rec.Organizations {
+		out = append(out, organizationRefJSON{ID: o.ID, Name: o.Name})
+	}
+	return out
 }
 
 func nonNil(s []string) []string {
@@ -58,6 +91,8 @@ func handleMe(sessions *session.Manager) echo.HandlerFunc {
 		return c.JSON(http.StatusOK, meResponse{
 			User:           newUserJSON(rec),
 			OrganizationID: rec.OrganizationID,
+			Organization:   newOrganizationJSON(rec),
+			Organizations:  newOrganizationsJSON(rec),
 			Roles:          nonNil(rec.Roles),
 			Permissions:    nonNil(rec.Permissions),
 			Session:        sessionInfoJSON{ID: rec.PublicID, CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: sessions.Deadline(ctx).UTC()},

@@ -1,13 +1,33 @@
 import { Link, useSearchParams } from 'react-router';
+import type { components } from '../../lib/api-schema';
 import { loginUrl } from '../../lib/return-to';
+
+type LoginErrorCode = components['schemas']['LoginErrorCode'];
+interface Message {
+  title: string;
+  text: string;
+}
 
 // The server redirects failed logins here with ?error=<code>. Only these known
 // codes are ever shown; anything else in the URL is treated as "unknown" and
 // never rendered, so a crafted link cannot put words on this page.
-const messages = {
+// One message for every code the OpenAPI document lists (the type checks it), and one for the rest.
+const messages: Record<LoginErrorCode | 'unknown', Message> = {
   access_denied: {
     title: 'Sign-in was cancelled',
     text: 'The sign-in was cancelled or access was denied. You can try again, or pick a different account.',
+  },
+  not_a_member: {
+    title: 'You are not a member of that organization',
+    text: 'Your account does not belong to the organization you asked for, so you were not signed in to it. Ask one of its administrators for an invitation, or choose another organization.',
+  },
+  invalid_idp_initiated_login: {
+    title: 'We could not verify that sign-in',
+    text: 'The sign-in from your company’s identity provider was not valid or has expired. Open the app from your identity provider again, or sign in here.',
+  },
+  bad_request: {
+    title: 'That sign-in link is not valid',
+    text: 'The link that started the sign-in carried something we cannot use. Please start again from the app.',
   },
   invalid_state: {
     title: 'Your sign-in link has expired',
@@ -33,7 +53,7 @@ const messages = {
     title: 'Something went wrong',
     text: 'An unexpected error stopped your sign-in. Please try again.',
   },
-} as const;
+};
 
 type Code = keyof typeof messages;
 

@@ -42,7 +42,21 @@ function Profile({ me }: { me: Me }) {
         <dl className="details">
           <div>
             <dt>Organization</dt>
-            <dd>{me.organizationId ? <code>{me.organizationId}</code> : 'None'}</dd>
+            <dd>
+              {me.organization ? (
+                <>
+                  {me.organization.name}
+                  {me.organization.name !== me.organization.id && (
+                    <>
+                      {' '}
+                      <code className="muted">{me.organization.id}</code>
+                    </>
+                  )}
+                </>
+              ) : (
+                'None'
+              )}
+            </dd>
           </div>
           <div>
             <dt>User ID</dt>

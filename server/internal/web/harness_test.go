@@ -45,12 +45,13 @@ type testEnv struct {
 	limit    session.Limit
 	// idpIsDown makes the provider's token endpoint answer 503, as during an outage.
 	idpIsDown atomic.Bool
-	// apiOutage makes the provider's REST API answer 503 to that many more
-	// requests, as during an outage; apiGate, when set, holds every REST API
-	// request until it is closed. apiCalls counts them.
-	apiOutage atomic.Int32
-	apiGate   atomic.Pointer[chan struct{}]
-	apiCalls  atomic.Int32
+	// revokeOutage makes the provider's session-revocation API answer 503 to
+	// that many more requests, as during an outage; revokeGate, when set, holds
+	// every revocation until it is closed. revokeCalls counts them. (Other
+	// REST API calls, such as reading a user's organizations, pass.)
+	revokeOutage atomic.Int32
+	revokeGate   atomic.Pointer[chan struct{}]
+	revokeCalls  atomic.Int32
 	// apiIsDown makes the provider's REST API (/api/v1/…) answer 503.
 	apiIsDown atomic.Bool
 	// dial, when set, is how every client of the test reaches the network:
@@ -239,12 +240,12 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 			http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		if strings.Contains(r.URL.Path, "/api/v1/") {
-			e.apiCalls.Add(1)
-			if gate := e.apiGate.Load(); gate != nil {
+		if strings.Contains(r.URL.Path, "/api/v1/sessions/") && strings.HasSuffix(r.URL.Path, "/revoke") {
+			e.revokeCalls.Add(1)
+			if gate := e.revokeGate.Load(); gate != nil {
 				<-*gate
 			}
-			if e.apiOutage.Add(-1) >= 0 {
+			if e.revokeOutage.Add(-1) >= 0 {
 				http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
 				return
 			}

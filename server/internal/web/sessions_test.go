@@ -177,11 +177,11 @@ func TestSignOutDoesNotWaitForTheProvider(t *testing.T) {
 	gate := make(chan struct{})
 	release := sync.OnceFunc(func() { close(gate) })
 	t.Cleanup(release) // never leave the provider holding a request
-	e.apiGate.Store(&gate)
+	e.revokeGate.Store(&gate)
 
 	wantStatus(t, e.do(laptop, http.MethodDelete, "/api/sessions/"+e.otherSessionID(laptop), nil, "X-CSRF", "1"), http.StatusNoContent)
 	wantStatus(t, e.get(phone, "/api/me"), http.StatusUnauthorized)
-	eventually(t, "the revocation reaches the provider", func() bool { return e.apiCalls.Load() > 0 })
+	eventually(t, "the revocation reaches the provider", func() bool { return e.revokeCalls.Load() > 0 })
 	if got := e.providerStatus(phoneSID); got != "active" {
 		t.Fatalf("provider session while its API is held = %q; want active", got)
 	}
@@ -197,12 +197,12 @@ func TestRevocationRetriedAfterAnOutage(t *testing.T) {
 	e.login(laptop, "usr_alice")
 	e.login(phone, "usr_alice")
 	phoneSID := providerSessionOf(t, e, phone)
-	e.apiOutage.Store(2) // down for two attempts, then up
+	e.revokeOutage.Store(2) // down for two attempts, then up
 
 	wantStatus(t, e.do(laptop, http.MethodDelete, "/api/sessions", nil, "X-CSRF", "1"), http.StatusOK)
 	wantStatus(t, e.get(phone, "/api/me"), http.StatusUnauthorized)
 	eventually(t, "the phone's session is revoked at the provider", func() bool { return e.providerStatus(phoneSID) == "revoked" })
-	if got := e.apiCalls.Load(); got != 3 {
+	if got := e.revokeCalls.Load(); got != 3 {
 		t.Errorf("API calls = %d; want 3 (two failed, one revoked)", got)
 	}
 	if got := strings.Count(e.logs.String(), "will retry"); got != 2 || strings.Contains(e.logs.String(), "giving up") {

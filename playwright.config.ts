@@ -22,6 +22,8 @@ export const redisKeyPrefix = process.env.E2E_REDIS_KEY_PREFIX;
 
 export default defineConfig({
   testDir: './e2e',
+  // The kit's example, as is: it saves a signed-in reader for e2e/kit.spec.ts.
+  globalSetup: './e2e/kit/global-setup.ts',
   globalTeardown: './e2e/global-teardown.ts',
   forbidOnly: !!process.env.CI,
   retries: 0, // a retry hides a flake

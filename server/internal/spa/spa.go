@@ -1,5 +1,5 @@
 // Package spa serves the single-page app that Vite builds into dist/ and
-// go:embed puts into the binary. Hashed files under /assets/ are cached for a
+// that is embedded into the binary. Hashed files under /assets/ are cached for a
 // year; every other path gets index.html, never cached, so client-side routes
 // work and a deploy is picked up at once. Before the first `npm run build`,
 // dist/ holds only a placeholder and a built-in page says so.

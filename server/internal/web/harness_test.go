@@ -138,16 +138,8 @@ type envSettings struct {
 	sessionOpts func(*session.Options)
 }
 
-func withEnv(k, v string) envOption {
-	return func(s *envSettings) { s.env[k] = v }
-}
-
 func withIDP(f func(*devidp.Config)) envOption {
 	return func(s *envSettings) { s.idpConfig = f }
-}
-
-func withSessionOptions(f func(*session.Options)) envOption {
-	return func(s *envSettings) { s.sessionOpts = f }
 }
 
 // withRedisURL points the server at another Redis (a private one for outages).

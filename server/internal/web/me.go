@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -22,7 +23,25 @@ type userJSON struct {
 type sessionInfoJSON struct {
 	ID        string    `json:"id"`
 	CreatedAt time.Time `json:"createdAt"`
-	ExpiresAt time.Time `json:"expiresAt"`
+	sessionEndJSON
+}
+
+// sessionEndJSON says when a session ends: expiresAt if it goes unused from
+// now, absoluteExpiresAt however much it is used. The SPA shows the absolute
+// end and states the idle rule in words, because activity keeps moving
+// expiresAt.
+type sessionEndJSON struct {
+	ExpiresAt          time.Time `json:"expiresAt"`
+	AbsoluteExpiresAt  time.Time `json:"absoluteExpiresAt"`
+	IdleTimeoutSeconds int64     `json:"idleTimeoutSeconds"`
+}
+
+func newSessionEndJSON(ctx context.Context, sessions *session.Manager) sessionEndJSON {
+	return sessionEndJSON{
+		ExpiresAt:          sessions.Deadline(ctx).UTC(),
+		AbsoluteExpiresAt:  sessions.AbsoluteDeadline(ctx).UTC(),
+		IdleTimeoutSeconds: int64(sessions.IdleTimeout() / time.Second),
+	}
 }
 
 type meResponse struct {
@@ -60,7 +79,7 @@ func handleMe(sessions *session.Manager) echo.HandlerFunc {
 			OrganizationID: rec.OrganizationID,
 			Roles:          nonNil(rec.Roles),
 			Permissions:    nonNil(rec.Permissions),
-			Session:        sessionInfoJSON{ID: rec.PublicID, CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: sessions.Deadline(ctx).UTC()},
+			Session:        sessionInfoJSON{ID: rec.PublicID, CreatedAt: rec.CreatedAt.UTC(), sessionEndJSON: newSessionEndJSON(ctx, sessions)},
 		})
 	}
 }
@@ -68,7 +87,7 @@ func handleMe(sessions *session.Manager) echo.HandlerFunc {
 type sessionResponse struct {
 	Authenticated bool      `json:"authenticated"`
 	User          *userJSON `json:"user,omitempty"`
-	ExpiresAt     time.Time `json:"expiresAt,omitzero"`
+	*sessionEndJSON
 }
 
 // handleSession always answers 200, so the SPA can bootstrap without an
@@ -82,6 +101,7 @@ func handleSession(sessions *session.Manager) echo.HandlerFunc {
 			return c.JSON(http.StatusOK, sessionResponse{Authenticated: false})
 		}
 		u := newUserJSON(rec)
-		return c.JSON(http.StatusOK, sessionResponse{Authenticated: true, User: &u, ExpiresAt: sessions.Deadline(ctx).UTC()})
+		end := newSessionEndJSON(ctx, sessions)
+		return c.JSON(http.StatusOK, sessionResponse{Authenticated: true, User: &u, sessionEndJSON: &end})
 	}
 }

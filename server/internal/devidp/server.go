@@ -128,7 +128,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /oidc/logout", s.handleLogout)
 	mux.HandleFunc("POST /oidc/logout", s.handleLogout)
 	mux.HandleFunc("GET /debug/counters", s.handleCounters)
-	mux.HandleFunc("GET /static/style.css", handleStylesheet)
+	mux.HandleFunc("GET /static/style.css", handleStatic("style.css"))
+	mux.HandleFunc("GET /static/favicon.svg", handleStatic("favicon.svg"))
 	if s.path == "" {
 		return mux
 	}

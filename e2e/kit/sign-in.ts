@@ -38,7 +38,7 @@ export type StorageState = Awaited<ReturnType<APIRequestContext['storageState']>
  * context; pass a standalone context (see signedInState) to save it to a file.
  */
 export async function signIn(request: APIRequestContext, user: KitUser, options: SignInOptions = {}): Promise<StorageState> {
-  const params: Record<string, string> = { returnTo: options.returnTo ?? '/dashboard', login_hint: user.email };
+  const params: Record<string, string> = { returnTo: options.returnTo ?? '/dashboard' };
   if (user.organizationId) params.organization_id = user.organizationId;
 
   // 1. The app starts a login: a pending-login cookie and a redirect to the provider.

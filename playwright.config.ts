@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { defineConfig } from '@playwright/test';
 
 // The e2e suite runs against the real server (`go run ./server/cmd/bff`) with its
@@ -9,8 +10,21 @@ const port = Number(process.env.E2E_PORT ?? 18080);
 const baseURL = `http://localhost:${port}`;
 export const idpAddr = `127.0.0.1:${port + 1}`;
 
+// The server keeps its sessions in a Redis database of the suite's own (15,
+// not the 0 that apps and the Go tests use) under a key prefix unique to this
+// run, and e2e/global-teardown.ts deletes that prefix's keys, and only those:
+// other checkouts may be running the suite against the same Redis. The prefix
+// goes through the environment because this file is evaluated again in every
+// worker, which inherits the runner's environment.
+export const redisURL = process.env.E2E_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
+process.env.E2E_REDIS_KEY_PREFIX ??= `e2e:${port}:${randomBytes(4).toString('hex')}:`;
+export const redisKeyPrefix = process.env.E2E_REDIS_KEY_PREFIX;
+
 export default defineConfig({
   testDir: './e2e',
+  // The kit's example, as is: it saves a signed-in reader for e2e/kit.spec.ts.
+  globalSetup: './e2e/kit/global-setup.ts',
+  globalTeardown: './e2e/global-teardown.ts',
   forbidOnly: !!process.env.CI,
   retries: 0, // a retry hides a flake
   workers: 2,
@@ -51,7 +65,8 @@ export default defineConfig({
       DEV_IDP_ADDR: idpAddr,
       DEV_IDP_ACCESS_TOKEN_TTL: '5s',
       TOKEN_REFRESH_SKEW: '2s',
-      REDIS_URL: process.env.E2E_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+      REDIS_URL: redisURL,
+      REDIS_KEY_PREFIX: redisKeyPrefix,
     },
   },
 });

@@ -1,7 +1,9 @@
 // Shared steps for the e2e specs: specs import `test` and `expect` from here.
+// `test` has the kit's fixtures too (./kit/fixtures.ts: the `user` option, signInAs).
 import AxeBuilder from '@axe-core/playwright';
-import { test as base, expect, type APIRequestContext, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type Page } from '@playwright/test';
 import { idpAddr } from '../playwright.config';
+import { test as base } from './kit/fixtures';
 
 export { expect };
 

@@ -74,6 +74,11 @@ test('no token anywhere the page can reach', async ({ page, context, baseURL, si
   await expect(page).toHaveURL('/');
   await expectNothingStoredInPage(page);
 
+  // The landing page's own API calls may still be in these handlers. Closing the
+  // context at the end of a test first disposes its request context, which frees
+  // every body route.fetch() holds, so a handler still between fetch and fulfill
+  // would fail with "Fetch response has been disposed". Wait for them instead.
+  await page.unrouteAll({ behavior: 'wait' });
   await Promise.all(scans);
   expect(apiBodies).toBeGreaterThan(5);
   expect(leaks).toEqual([]);

@@ -11,7 +11,8 @@ test('sign out ends the server session', async ({ page, context, playwright, bas
 
   // Through the provider's logout and back to the landing page, signed out.
   await expect(page).toHaveURL('/');
-  await expect(page.getByRole('link', { name: 'Sign in', exact: true })).toBeVisible();
+  await expect(page.getByRole('status')).toHaveText(/You have signed out/);
+  await expect(page.getByRole('link', { name: 'Sign in again' })).toBeVisible();
 
   // The old cookie, replayed by someone who copied it, is refused.
   const replay = await playwright.request.newContext({

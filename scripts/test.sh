@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the tests need and runs every test: Go (unit, integration
-# against a real Redis, race detector), the frontend checks, a start-up smoke
-# test of the shipped binary, and the Playwright end-to-end suite in Chromium.
+# Installs what the tests need and runs every test: Go (gofmt, vet,
+# staticcheck; unit and integration tests against a real Redis, with the race
+# detector), the frontend checks, a start-up smoke test of the shipped binary,
+# and the Playwright end-to-end suite in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
@@ -30,8 +31,15 @@ npm ci --no-audit --no-fund --loglevel=error
 step "Frontend: types, unit tests, API types, build, bundle budget"
 npm run test:frontend
 
-step "Go: vet and tests (race detector, real Redis)"
+step "Go: gofmt, vet, staticcheck (pinned in go.mod), tests (race detector, real Redis)"
+unformatted="$(gofmt -l server)"
+if [ -n "$unformatted" ]; then
+  echo "test.sh: gofmt -l lists files to format (run gofmt -w server):" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
 go vet ./server/...
+go tool staticcheck ./server/...
 go test -race -count=1 ./server/...
 
 step "Start-up smoke test of the shipped binary"

@@ -52,7 +52,7 @@ export function Layout() {
       </main>
       <footer className="site-footer">
         <div className="container">
-          <p>Your session lives on the server. This page never sees a token.</p>
+          <p>Trouble signing in? Your organization&rsquo;s administrator can help.</p>
         </div>
       </footer>
     </>

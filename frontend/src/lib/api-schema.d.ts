@@ -766,15 +766,36 @@ export interface components {
                 id: string;
                 /** Format: date-time */
                 createdAt: string;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @description when the session ends if it goes unused from now: the idle timeout, or absoluteExpiresAt when that comes first; activity moves it
+                 */
                 expiresAt: string;
+                /**
+                 * Format: date-time
+                 * @description when the session ends however much it is used: SESSION_LIFETIME after sign-in, or the refresh token's expiry when the provider reports an earlier one
+                 */
+                absoluteExpiresAt: string;
+                /** @description a session unused this long ends (SESSION_IDLE_TIMEOUT) */
+                idleTimeoutSeconds: number;
             };
         };
+        /** @description expiresAt, absoluteExpiresAt and idleTimeoutSeconds come with authenticated: true */
         SessionState: {
             authenticated: boolean;
             user?: components["schemas"]["User"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description when the session ends if it goes unused from now: the idle timeout, or absoluteExpiresAt when that comes first; activity moves it
+             */
             expiresAt?: string;
+            /**
+             * Format: date-time
+             * @description when the session ends however much it is used: SESSION_LIFETIME after sign-in, or the refresh token's expiry when the provider reports an earlier one
+             */
+            absoluteExpiresAt?: string;
+            /** @description a session unused this long ends (SESSION_IDLE_TIMEOUT) */
+            idleTimeoutSeconds?: number;
         };
         ListedSession: {
             id: string;

@@ -24,3 +24,14 @@ export function formatRelative(iso: string, now: Date = new Date()): string {
   }
   return relative.format(Math.round(seconds / 60), 'minute');
 }
+
+/** "30 minutes", "1 hour", "1 hour 30 minutes", "45 seconds": how long an idle rule lasts. */
+export function formatDuration(seconds: number): string {
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (seconds < 60) return plural(Math.max(0, Math.round(seconds)), 'second');
+  const minutes = Math.round(seconds / 60);
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  if (hours === 0) return plural(minutes, 'minute');
+  return rest === 0 ? plural(hours, 'hour') : `${plural(hours, 'hour')} ${plural(rest, 'minute')}`;
+}

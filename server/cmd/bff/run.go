@@ -132,6 +132,7 @@ func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*ses
 		IdleTimeout:  cfg.SessionIdleTimeout,
 		Lifetime:     cfg.SessionLifetime,
 		CookieSecure: cfg.CookieSecure,
+		KeyPrefix:    cfg.RedisKeyPrefix,
 		Logger:       logger,
 	}
 	if cfg.RedisURL == "" {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,10 @@ type Config struct {
 
 	// RedisURL is REDIS_URL; empty means scs's in-memory store.
 	RedisURL string
+	// RedisKeyPrefix (REDIS_KEY_PREFIX, default "bff:") starts every Redis key
+	// the server writes, so several apps (or test runs) can share one database
+	// and each can find and delete its own keys.
+	RedisKeyPrefix string
 
 	// SessionIdleTimeout (default 30m) and SessionLifetime (default 24h).
 	SessionIdleTimeout time.Duration
@@ -96,6 +101,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ScalekitWebhookSecret:  getenv("SCALEKIT_WEBHOOK_SECRET"),
 		ListenAddr:             get("LISTEN_ADDR", ":8080"),
 		RedisURL:               get("REDIS_URL", ""),
+		RedisKeyPrefix:         get("REDIS_KEY_PREFIX", "bff:"),
 		DevIDPAddr:             get("DEV_IDP_ADDR", "127.0.0.1:8081"),
 	}
 
@@ -138,6 +144,12 @@ func Load(getenv func(string) string) (Config, error) {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			bad("REDIS_URL", "redis://[user:password@]host:port[/db] or rediss://…", redactURL(c.RedisURL))
 		}
+	}
+
+	// No glob characters (* ? [ ] \), so SCAN MATCH <prefix>* finds exactly
+	// this prefix's keys, and no spaces, which redis-cli users would trip on.
+	if !redisKeyPrefix.MatchString(c.RedisKeyPrefix) {
+		bad("REDIS_KEY_PREFIX", `1 to 64 letters, digits or ":_.-" such as bff:`, c.RedisKeyPrefix)
 	}
 
 	c.SessionIdleTimeout = duration(get("SESSION_IDLE_TIMEOUT", ""), 30*time.Minute, "SESSION_IDLE_TIMEOUT", "30m", bad)
@@ -233,6 +245,8 @@ func prefixes(raw string, errs *[]error) []netip.Prefix {
 	}
 	return out
 }
+
+var redisKeyPrefix = regexp.MustCompile(`^[A-Za-z0-9:_.-]{1,64}$`)
 
 func parseBaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(raw, "/"))

@@ -29,6 +29,9 @@ func TestLoadDefaults(t *testing.T) {
 	if c.SessionIdleTimeout != 30*time.Minute || c.SessionLifetime != 24*time.Hour {
 		t.Errorf("timeouts = %v, %v; want 30m, 24h", c.SessionIdleTimeout, c.SessionLifetime)
 	}
+	if c.RedisKeyPrefix != "bff:" {
+		t.Errorf("RedisKeyPrefix = %q; want bff:", c.RedisKeyPrefix)
+	}
 	if c.DevIDPAddr != "127.0.0.1:8081" {
 		t.Errorf("DevIDPAddr = %q; want 127.0.0.1:8081", c.DevIDPAddr)
 	}
@@ -46,6 +49,7 @@ func TestLoadGood(t *testing.T) {
 		"SESSION_LIFETIME":         "8h",
 		"LISTEN_ADDR":              "0.0.0.0:9000",
 		"SCALEKIT_ISSUER":          "https://auth.example.com/",
+		"REDIS_KEY_PREFIX":         "shop:eu-1.bff:",
 	}))
 	if err != nil {
 		t.Fatalf("Load(production) error = %v; want nil", err)
@@ -55,6 +59,9 @@ func TestLoadGood(t *testing.T) {
 	}
 	if c.SessionIdleTimeout != 15*time.Minute || c.SessionLifetime != 8*time.Hour || c.ListenAddr != "0.0.0.0:9000" {
 		t.Errorf("got %v %v %q", c.SessionIdleTimeout, c.SessionLifetime, c.ListenAddr)
+	}
+	if c.RedisKeyPrefix != "shop:eu-1.bff:" {
+		t.Errorf("RedisKeyPrefix = %q; want shop:eu-1.bff:", c.RedisKeyPrefix)
 	}
 	if c.UseDevIDP() {
 		t.Error("UseDevIDP() = true with an environment URL; want false")
@@ -77,6 +84,9 @@ func TestLoadBad(t *testing.T) {
 		{"base url garbage", map[string]string{"APP_BASE_URL": "not a url"}, "APP_BASE_URL:", ""},
 		{"base url scheme", map[string]string{"APP_BASE_URL": "ftp://x"}, "APP_BASE_URL:", ""},
 		{"cookie secure", map[string]string{"COOKIE_SECURE": "maybe"}, `COOKIE_SECURE: want true or false, got "maybe"`, ""},
+		{"redis key prefix glob", map[string]string{"REDIS_KEY_PREFIX": "bff*"}, `REDIS_KEY_PREFIX: want 1 to 64 letters, digits or ":_.-" such as bff:, got "bff*"`, ""},
+		{"redis key prefix space", map[string]string{"REDIS_KEY_PREFIX": "my app:"}, "REDIS_KEY_PREFIX:", ""},
+		{"redis key prefix long", map[string]string{"REDIS_KEY_PREFIX": strings.Repeat("a", 65)}, "REDIS_KEY_PREFIX:", ""},
 		{"listen", map[string]string{"LISTEN_ADDR": "8080"}, "LISTEN_ADDR: want host:port", ""},
 		{"devidp addr", map[string]string{"DEV_IDP_ADDR": "nope"}, "DEV_IDP_ADDR:", ""},
 		{"webhook secret", map[string]string{"SCALEKIT_WEBHOOK_SECRET": "whsec_!!not base64!!"}, "SCALEKIT_WEBHOOK_SECRET: want", "not base64"},

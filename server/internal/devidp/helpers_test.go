@@ -370,7 +370,7 @@ func (e *testEnv) verify(t *testing.T, raw string) (jose.Header, map[string]any)
 	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
 		t.Fatalf("decode /keys: %v", err)
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		t.Fatalf("parse JWT: %v", err)
 	}

@@ -37,6 +37,7 @@ type link struct{ Label, URL string }
 // pageData feeds every template; each page uses a few fields.
 type pageData struct {
 	Stylesheet string
+	Favicon    string
 	Title      string
 	Message    string
 	Error      string
@@ -58,7 +59,7 @@ type pageData struct {
 }
 
 func (s *Server) newPageData(title string, req authRequest) pageData {
-	d := pageData{Stylesheet: s.path + "/static/style.css", Title: title, Action: s.path + "/oauth/authorize"}
+	d := pageData{Stylesheet: s.path + "/static/style.css", Favicon: s.path + "/static/favicon.svg", Title: title, Action: s.path + "/oauth/authorize"}
 	v := req.values()
 	for _, f := range req.fields() {
 		if *f.ptr != "" {
@@ -160,7 +161,7 @@ func (s *Server) renderOrganizations(w http.ResponseWriter, req authRequest, u U
 }
 
 func (s *Server) renderMessage(w http.ResponseWriter, status int, title, message string) {
-	d := pageData{Stylesheet: s.path + "/static/style.css", Title: title, Message: message}
+	d := pageData{Stylesheet: s.path + "/static/style.css", Favicon: s.path + "/static/favicon.svg", Title: title, Message: message}
 	s.render(w, status, "message", d, "")
 }
 
@@ -220,7 +221,10 @@ func cspSource(raw string) string {
 	}
 }
 
-func handleStylesheet(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	http.ServeFileFS(w, r, templateFS, "templates/style.css")
+// handleStatic serves a file of templates/: the stylesheet and the favicon.
+func handleStatic(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		http.ServeFileFS(w, r, templateFS, "templates/"+name)
+	}
 }

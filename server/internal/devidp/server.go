@@ -183,7 +183,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /dev/idp-initiated-login", s.handleIdpInitiatedLogin)
 	mux.HandleFunc("GET /dev/invite", s.handleInvite)
 	mux.HandleFunc("GET /debug/counters", s.handleCounters)
-	mux.HandleFunc("GET /static/style.css", handleStylesheet)
+	mux.HandleFunc("GET /static/style.css", handleStatic("style.css"))
+	mux.HandleFunc("GET /static/favicon.svg", handleStatic("favicon.svg"))
 	if s.path == "" {
 		return mux
 	}

@@ -50,7 +50,7 @@ func TestDiscovery(t *testing.T) {
 				t.Errorf("discovery mismatch (-want +got):\n%s", diff)
 			}
 			// Every advertised endpoint answers under the issuer's path.
-			for _, p := range []string{"/keys", "/debug/counters", "/static/style.css"} {
+			for _, p := range []string{"/keys", "/debug/counters", "/static/style.css", "/static/favicon.svg"} {
 				if resp := e.get(t, p, nil); resp.StatusCode != http.StatusOK {
 					t.Errorf("GET %s%s status = %d; want 200", path, p, resp.StatusCode)
 				}

@@ -57,7 +57,7 @@ func newKeySet(url string, hc *http.Client, now func() time.Time) *keySet {
 // keys and, failing that, with a refetched key set (at most once per
 // jwksRefetchInterval). go-oidc has checked the algorithm already.
 func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	jws, err := jose.ParseSigned(jwt, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(jwt, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return nil, fmt.Errorf("malformed jwt: %w", err)
 	}

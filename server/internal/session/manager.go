@@ -280,21 +280,33 @@ func (m *Manager) Current(ctx context.Context) (*Record, error) {
 	return rec, nil
 }
 
-// Deadline is when the loaded session ends at the latest: its absolute
-// lifetime or its idle timeout, whichever comes first.
+// Deadline is when the loaded session ends if it goes unused from now: its
+// idle timeout, or its absolute deadline when that comes first.
 func (m *Manager) Deadline(ctx context.Context) time.Time {
-	rec := m.record(ctx)
-	d := m.scs.Deadline(ctx)
-	if rec.SignedIn() {
+	d := m.AbsoluteDeadline(ctx)
+	if rec := m.record(ctx); rec.SignedIn() {
 		if idle := rec.LastSeenAt.Add(m.opts.IdleTimeout); idle.Before(d) {
 			d = idle
 		}
+	}
+	return d
+}
+
+// AbsoluteDeadline is when the loaded session ends however much it is used:
+// its lifetime after sign-in, or its refresh token's expiry when the provider
+// reported an earlier one.
+func (m *Manager) AbsoluteDeadline(ctx context.Context) time.Time {
+	d := m.scs.Deadline(ctx)
+	if rec := m.record(ctx); rec.SignedIn() {
 		if rt := rec.RefreshTokenExpiresAt; !rt.IsZero() && rt.Before(d) {
 			d = rt
 		}
 	}
 	return d
 }
+
+// IdleTimeout is how long a session may go unused before it ends.
+func (m *Manager) IdleTimeout() time.Duration { return m.opts.IdleTimeout }
 
 // commit saves the session and writes its cookie. The cookie lasts until the
 // absolute deadline; the idle timeout is enforced here, on the server.

@@ -1,8 +1,10 @@
 // Package spa serves the single-page app that Vite builds into dist/ and
-// go:embed puts into the binary. Hashed files under /assets/ are cached for a
-// year; every other path gets index.html, never cached, so client-side routes
-// work and a deploy is picked up at once. Before the first `npm run build`,
-// dist/ holds only a placeholder and a built-in page says so.
+// that is embedded into the binary. Hashed files under /assets/ are cached
+// for a year; other files (favicon.ico, robots.txt) are served as they are; a
+// path that names a missing file is a 404; every other path gets index.html,
+// never cached, so client-side routes work and a deploy is picked up at once.
+// Before the first `npm run build`, dist/ holds only a placeholder and a
+// built-in page says so.
 package spa
 
 import (
@@ -61,6 +63,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if name != "" && name != "index.html" && h.serveFile(w, r, name, "no-cache") {
 		return // favicon.ico, robots.txt and the like
+	}
+	// A path that names a file (its last segment has an extension) and is not
+	// one is a 404: a browser, crawler or script asking for /logo.png must not
+	// get the app's HTML with a 200. Client routes have no extension.
+	if path.Ext(name) != "" && name != "index.html" {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.NotFound(w, r)
+		return
 	}
 	h.serveIndex(w, r)
 }

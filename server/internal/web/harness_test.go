@@ -41,7 +41,6 @@ type testEnv struct {
 	logs     *syncBuffer
 	redisURL string
 	issuer   string // the provider's issuer: its URL, or a path under it
-	sopts    func(*session.Options)
 	limit    session.Limit
 	// idpIsDown makes the provider's token endpoint answer 503, as during an outage.
 	idpIsDown atomic.Bool
@@ -117,9 +116,6 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 	}
 	t.Cleanup(func() { pool.Close() })
 	sopts := session.Options{IdleTimeout: e.cfg.SessionIdleTimeout, Lifetime: e.cfg.SessionLifetime, CookieSecure: e.cfg.CookieSecure, KeyPrefix: e.db.Prefix, Logger: logger}
-	if e.sopts != nil {
-		e.sopts(&sopts)
-	}
 	sessions := session.NewRedis(pool, sopts)
 	sessions.SetRefresher(auth, session.RefreshOptions{Skew: e.cfg.TokenRefreshSkew})
 	// Short waits, so a retry after an outage happens within a test.
@@ -170,7 +166,6 @@ type envSettings struct {
 	issuerHost       string
 	idpConfig        func(*devidp.Config)
 	pool             func(t testing.TB) (url string)
-	sessionOpts      func(*session.Options)
 	limit            session.Limit
 	providerWebhooks bool
 }
@@ -189,10 +184,6 @@ func withIDP(f func(*devidp.Config)) envOption {
 // the host to the provider.
 func withIssuerHost(host string) envOption {
 	return func(s *envSettings) { s.issuerHost = host }
-}
-
-func withSessionOptions(f func(*session.Options)) envOption {
-	return func(s *envSettings) { s.sessionOpts = f }
 }
 
 // withRateLimit replaces the login and machine routes' rate limit.
@@ -332,7 +323,7 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 	}
 	e.cfg = cfg
 
-	e.redisURL, e.sopts, e.limit = redisURL, s.sessionOpts, s.limit
+	e.redisURL, e.limit = redisURL, s.limit
 	var h http.Handler
 	h, e.sessions = e.newInstance(logger)
 	handler = h

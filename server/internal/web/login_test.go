@@ -66,6 +66,42 @@ func TestLoginThroughHostedPageToMe(t *testing.T) {
 	}
 }
 
+// The SPA shows when a session ends however much it is used, and states the
+// idle rule in words: both come from the API beside the idle deadline.
+func TestSessionSaysWhenItEnds(t *testing.T) {
+	e := newTestServer(t)
+	c := e.browser()
+	before := time.Now()
+	e.login(c, "usr_bob")
+
+	type end struct {
+		ExpiresAt, AbsoluteExpiresAt time.Time
+		IdleTimeoutSeconds           int64
+	}
+	var me struct{ Session end }
+	e.get(c, "/api/me").json(t, &me)
+	var s end
+	e.get(c, "/api/session").json(t, &s)
+
+	idle, lifetime := e.cfg.SessionIdleTimeout, e.cfg.SessionLifetime
+	for _, tc := range []struct {
+		name string
+		got  end
+	}{{"/api/me session", me.Session}, {"/api/session", s}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, want := tc.got.IdleTimeoutSeconds, int64(idle/time.Second); got != want {
+				t.Errorf("idleTimeoutSeconds = %d; want %d", got, want)
+			}
+			if got := tc.got.AbsoluteExpiresAt; got.Before(before.Add(lifetime).Add(-time.Second)) || got.After(time.Now().Add(lifetime)) {
+				t.Errorf("absoluteExpiresAt = %v; want sign-in + %v", got, lifetime)
+			}
+			if got := tc.got.ExpiresAt; got.Before(before.Add(idle).Add(-time.Second)) || got.After(time.Now().Add(idle)) {
+				t.Errorf("expiresAt = %v; want last use + %v", got, idle)
+			}
+		})
+	}
+}
+
 func TestLoginRenewsSessionToken(t *testing.T) {
 	e := newTestServer(t)
 	c := e.browser()

@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"time"
 
@@ -35,7 +36,25 @@ type organizationRefJSON struct {
 type sessionInfoJSON struct {
 	ID        string    `json:"id"`
 	CreatedAt time.Time `json:"createdAt"`
-	ExpiresAt time.Time `json:"expiresAt"`
+	sessionEndJSON
+}
+
+// sessionEndJSON says when a session ends: expiresAt if it goes unused from
+// now, absoluteExpiresAt however much it is used. The SPA shows the absolute
+// end and states the idle rule in words, because activity keeps moving
+// expiresAt.
+type sessionEndJSON struct {
+	ExpiresAt          time.Time `json:"expiresAt"`
+	AbsoluteExpiresAt  time.Time `json:"absoluteExpiresAt"`
+	IdleTimeoutSeconds int64     `json:"idleTimeoutSeconds"`
+}
+
+func newSessionEndJSON(ctx context.Context, sessions *session.Manager) sessionEndJSON {
+	return sessionEndJSON{
+		ExpiresAt:          sessions.Deadline(ctx).UTC(),
+		AbsoluteExpiresAt:  sessions.AbsoluteDeadline(ctx).UTC(),
+		IdleTimeoutSeconds: int64(sessions.IdleTimeout() / time.Second),
+	}
 }
 
 type meResponse struct {
@@ -95,7 +114,7 @@ func handleMe(sessions *session.Manager) echo.HandlerFunc {
 			Organizations:  newOrganizationsJSON(rec),
 			Roles:          nonNil(rec.Roles),
 			Permissions:    nonNil(rec.Permissions),
-			Session:        sessionInfoJSON{ID: rec.PublicID, CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: sessions.Deadline(ctx).UTC()},
+			Session:        sessionInfoJSON{ID: rec.PublicID, CreatedAt: rec.CreatedAt.UTC(), sessionEndJSON: newSessionEndJSON(ctx, sessions)},
 		})
 	}
 }
@@ -103,7 +122,7 @@ func handleMe(sessions *session.Manager) echo.HandlerFunc {
 type sessionResponse struct {
 	Authenticated bool      `json:"authenticated"`
 	User          *userJSON `json:"user,omitempty"`
-	ExpiresAt     time.Time `json:"expiresAt,omitzero"`
+	*sessionEndJSON
 }
 
 // handleSession always answers 200, so the SPA can bootstrap without an
@@ -117,6 +136,7 @@ func handleSession(sessions *session.Manager) echo.HandlerFunc {
 			return c.JSON(http.StatusOK, sessionResponse{Authenticated: false})
 		}
 		u := newUserJSON(rec)
-		return c.JSON(http.StatusOK, sessionResponse{Authenticated: true, User: &u, ExpiresAt: sessions.Deadline(ctx).UTC()})
+		end := newSessionEndJSON(ctx, sessions)
+		return c.JSON(http.StatusOK, sessionResponse{Authenticated: true, User: &u, sessionEndJSON: &end})
 	}
 }

@@ -182,10 +182,10 @@ func TestSessionEndsWithRefreshToken(t *testing.T) {
 	e := newTestServer(t, withIDP(func(c *devidp.Config) { c.RefreshTokenTTL = 2 * time.Minute }))
 	c := e.browser()
 	e.login(c, "usr_bob")
-	var s struct{ ExpiresAt time.Time }
+	var s struct{ ExpiresAt, AbsoluteExpiresAt time.Time }
 	e.get(c, "/api/session").json(t, &s)
-	if limit := time.Now().Add(2 * time.Minute); s.ExpiresAt.After(limit) {
-		t.Errorf("session expiresAt = %v; want no later than the refresh token's expiry (%v)", s.ExpiresAt, limit)
+	if limit := time.Now().Add(2 * time.Minute); s.ExpiresAt.After(limit) || s.AbsoluteExpiresAt.After(limit) {
+		t.Errorf("session expiresAt, absoluteExpiresAt = %v, %v; want both no later than the refresh token's expiry (%v)", s.ExpiresAt, s.AbsoluteExpiresAt, limit)
 	}
 	if ck := e.cookie(c); ck == nil {
 		t.Fatal("no session cookie")

@@ -5,8 +5,9 @@ export function DashboardRoute() {
   return (
     <>
       <title>Dashboard · Scalekit BFF</title>
-      <h1>Dashboard</h1>
+      {/* Inside RequireAuth: when the session ends, the banner replaces the whole page. */}
       <RequireAuth>
+        <h1>Dashboard</h1>
         <ProfileCard />
       </RequireAuth>
     </>

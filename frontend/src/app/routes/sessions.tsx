@@ -6,8 +6,9 @@ export function SessionsRoute() {
   return (
     <>
       <title>Sessions · Scalekit BFF</title>
-      <h1>Sessions</h1>
+      {/* Inside RequireAuth: when the session ends, the banner replaces the whole page. */}
       <RequireAuth>
+        <h1>Sessions</h1>
         <CurrentSession />
         <SessionList />
       </RequireAuth>

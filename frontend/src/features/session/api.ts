@@ -1,6 +1,7 @@
 import { queryOptions, useMutation, useQuery } from '@tanstack/react-query';
 import { api, type ResponseBody } from '../../lib/api';
 import { announceSignedOut } from './broadcast';
+import { markSignedOut } from './signed-out';
 
 export type SessionState = ResponseBody<'/api/session', 'get'>;
 export type Logout = ResponseBody<'/auth/logout', 'post'>;
@@ -33,14 +34,14 @@ export function signOut(): Promise<Logout> {
 /**
  * Ends the server session, tells this browser's other tabs, then leaves for the
  * provider's logout page (a top-level navigation: the only way to end the
- * provider's own session too).
+ * provider's own session too), which returns to the landing page saying so.
  */
 export function useSignOut() {
   return useMutation({
     mutationFn: signOut,
     onSuccess: ({ logoutUrl }) => {
       announceSignedOut();
-      window.location.assign(logoutUrl);
+      window.location.assign(markSignedOut(logoutUrl));
     },
   });
 }

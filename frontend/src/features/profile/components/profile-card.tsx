@@ -1,7 +1,7 @@
 import { Badge } from '../../../components/badge';
 import { ErrorMessage } from '../../../components/error-message';
 import { Loading } from '../../../components/loading';
-import { formatDateTime } from '../../../lib/format';
+import { formatDateTime, formatDuration } from '../../../lib/format';
 import { useMe, type Me } from '../api';
 
 export function ProfileCard() {
@@ -69,8 +69,13 @@ function Profile({ me }: { me: Me }) {
             <dd>{formatDateTime(me.session.createdAt)}</dd>
           </div>
           <div>
-            <dt>Session expires</dt>
-            <dd>{formatDateTime(me.session.expiresAt)}</dd>
+            <dt>Session ends</dt>
+            <dd>
+              by <time dateTime={me.session.absoluteExpiresAt}>{formatDateTime(me.session.absoluteExpiresAt)}</time>
+              <span className="detail-hint">
+                or sooner, after {formatDuration(me.session.idleTimeoutSeconds)} without activity
+              </span>
+            </dd>
           </div>
         </dl>
       </section>

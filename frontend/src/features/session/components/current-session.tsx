@@ -1,4 +1,4 @@
-import { formatDateTime } from '../../../lib/format';
+import { formatDateTime, formatDuration } from '../../../lib/format';
 import { useSession } from '../api';
 
 /** This browser's own session, from /api/session (RequireAuth has already loaded it). */
@@ -13,10 +13,11 @@ export function CurrentSession() {
         Signed in as <strong>{user.name || user.email}</strong>
         {user.name ? ` (${user.email})` : ''}.
       </p>
-      {data.expiresAt && (
+      {data.absoluteExpiresAt && data.idleTimeoutSeconds && (
         <p className="muted">
-          It ends by <time dateTime={data.expiresAt}>{formatDateTime(data.expiresAt)}</time> unless you sign
-          out first.
+          You stay signed in until{' '}
+          <time dateTime={data.absoluteExpiresAt}>{formatDateTime(data.absoluteExpiresAt)}</time> at the latest.
+          After {formatDuration(data.idleTimeoutSeconds)} without activity you are signed out sooner.
         </p>
       )}
     </section>

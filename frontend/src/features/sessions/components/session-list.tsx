@@ -5,7 +5,7 @@ import { ErrorMessage } from '../../../components/error-message';
 import { Loading } from '../../../components/loading';
 import { formatDateTime, formatRelative } from '../../../lib/format';
 import { useRevokeOtherSessions, useRevokeSession, useSessions, type SessionSummary } from '../api';
-import { describeUserAgent } from '../user-agent';
+import { deviceLabels } from '../device-labels';
 
 type Pending = { kind: 'one'; session: SessionSummary; device: string } | { kind: 'others' } | null;
 
@@ -15,6 +15,7 @@ export function SessionList() {
   const revokeOthers = useRevokeOtherSessions();
   const [confirming, setConfirming] = useState<Pending>(null);
   const [status, setStatus] = useState('');
+  const noOthersId = useId();
 
   if (sessions.isPending) return <Loading label="Loading your sessions…" />;
   if (sessions.isError) {
@@ -28,6 +29,7 @@ export function SessionList() {
   }
 
   const others = sessions.data.filter((s) => !s.current);
+  const labels = deviceLabels(sessions.data);
   const mutation = confirming?.kind === 'others' ? revokeOthers : revokeOne;
 
   function close() {
@@ -60,10 +62,13 @@ export function SessionList() {
     <section className="card" aria-labelledby="sessions-heading">
       <div className="section-header">
         <h2 id="sessions-heading">Where you are signed in</h2>
+        {/* Secondary: the page is about seeing where you are signed in; the
+            confirmation dialog is where the danger is spelled out. */}
         <button
           type="button"
-          className="button button-danger"
+          className="button button-secondary"
           disabled={others.length === 0}
+          aria-describedby={others.length === 0 ? noOthersId : undefined}
           onClick={() => setConfirming({ kind: 'others' })}
         >
           Sign out all other devices
@@ -78,11 +83,16 @@ export function SessionList() {
           <SessionItem
             key={session.id}
             session={session}
+            device={labels.get(session.id) ?? ''}
             onSignOut={(device) => setConfirming({ kind: 'one', session, device })}
           />
         ))}
       </ul>
-      {others.length === 0 && <p className="muted">You are not signed in anywhere else.</p>}
+      {others.length === 0 && (
+        <p className="muted" id={noOthersId}>
+          You are not signed in anywhere else.
+        </p>
+      )}
       <ConfirmDialog
         open={confirming !== null}
         title={confirming?.kind === 'others' ? 'Sign out all other devices?' : 'Sign out this device?'}
@@ -107,20 +117,24 @@ export function SessionList() {
   );
 }
 
-function SessionItem({ session, onSignOut }: { session: SessionSummary; onSignOut: (device: string) => void }) {
+function SessionItem({
+  session,
+  device,
+  onSignOut,
+}: {
+  session: SessionSummary;
+  device: string;
+  onSignOut: (device: string) => void;
+}) {
   const headingId = useId();
-  const device = describeUserAgent(session.userAgent);
   return (
     <li className="session-item" aria-labelledby={headingId}>
       <div className="session-main">
         <h3 id={headingId} className="session-device">
           {device} {session.current && <Badge tone="info">This device</Badge>}
         </h3>
-        <dl className="details details-compact">
-          <div>
-            <dt>IP address</dt>
-            <dd>{session.ip || 'Unknown'}</dd>
-          </div>
+        {/* The same three columns in every row, so they line up down the list. */}
+        <dl className="session-details">
           <div>
             <dt>Signed in</dt>
             <dd>
@@ -128,19 +142,23 @@ function SessionItem({ session, onSignOut }: { session: SessionSummary; onSignOu
             </dd>
           </div>
           <div>
-            <dt>Last seen</dt>
+            <dt>Last active</dt>
             <dd>
               <time dateTime={session.lastSeenAt} title={formatDateTime(session.lastSeenAt)}>
                 {session.current ? 'Now' : formatRelative(session.lastSeenAt)}
               </time>
             </dd>
           </div>
+          <div>
+            <dt>IP address</dt>
+            <dd>{session.ip || 'Unknown'}</dd>
+          </div>
         </dl>
       </div>
       {!session.current && (
         <button
           type="button"
-          className="button button-secondary"
+          className="button button-secondary session-action"
           aria-describedby={headingId}
           onClick={() => onSignOut(device)}
         >

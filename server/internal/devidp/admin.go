@@ -28,6 +28,7 @@ var adminNotices = map[string]string{
 
 type adminData struct {
 	Stylesheet string
+	Favicon    string
 	Title      string
 	Base       string // the issuer's path, "" or "/dex"
 	Notice     string
@@ -125,7 +126,7 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderAdmin(w http.ResponseWriter, status int, notice, errMsg string) {
 	d := adminData{
-		Stylesheet: s.path + "/static/style.css", Title: "Admin", Base: s.path,
+		Stylesheet: s.path + "/static/style.css", Favicon: s.path + "/static/favicon.svg", Title: "Admin", Base: s.path,
 		Notice: notice, Error: errMsg, Roles: []string{"admin", "member"},
 	}
 	s.mu.Lock()

@@ -31,7 +31,7 @@ test('a user in several organizations must be given one', async ({ signInAs }) =
 
 test('an organization the user is not in is refused', async ({ signInAs }) => {
   await expect(signInAs({ email: 'carol@globex.test', organizationId: 'org_acme' })).rejects.toThrow(
-    'the app refused the sign-in of carol@globex.test: access_denied',
+    'the app refused the sign-in of carol@globex.test: not_a_member',
   );
 });
 

@@ -66,8 +66,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// A path that names a file (its last segment has an extension) and is not
 	// one is a 404: a browser, crawler or script asking for /logo.png must not
-	// get the app's HTML with a 200. Client routes have no extension.
-	if path.Ext(name) != "" && name != "index.html" {
+	// get the app's HTML with a 200. Client routes have no extension; a path
+	// that ends in a slash names no file, whatever dots it has.
+	if path.Ext(name) != "" && name != "index.html" && !strings.HasSuffix(r.URL.Path, "/") {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.NotFound(w, r)
 		return

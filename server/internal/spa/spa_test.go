@@ -34,6 +34,8 @@ func TestServeHTTP(t *testing.T) {
 		{"/wp-login.php", 404, "404 page not found", "no-cache"},
 		{"/dashboard/report.csv", 404, "404 page not found", "no-cache"},
 		{"/../robots.txt", 200, "User-agent: *", "no-cache"},
+		{"/docs/v1.2/", 200, "<!doctype html>", "no-cache"},
+		{"//evil.example/", 200, "<!doctype html>", "no-cache"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {

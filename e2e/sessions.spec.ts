@@ -47,7 +47,6 @@ test('sign out another device, and that device notices', async ({ page, browser,
   // This device is still signed in.
   await page.reload();
   await expect(page.getByRole('heading', { name: 'Where you are signed in' })).toBeVisible();
-  await phoneContext.close();
 
   // The phone's session is revoked at the identity provider too, so the phone
   // cannot continue it; this device's is not.
@@ -55,6 +54,15 @@ test('sign out another device, and that device notices', async ({ page, browser,
   await expect
     .poll(() => idp.sessionStatuses(userId), { message: "the provider's session statuses" })
     .toEqual(['active', 'revoked']);
+
+  // The phone still holds the provider's cookie, but a silent sign-in finds
+  // that provider session revoked: it lands where it asked to, signed out,
+  // instead of signing straight back in without a password.
+  await phone.goto('/auth/login?prompt=none&returnTo=/');
+  await expect(phone).toHaveURL('/');
+  await expect(phone.getByRole('link', { name: 'Sign in', exact: true })).toBeVisible();
+  expect((await phone.request.get('/api/me')).status()).toBe(401);
+  await phoneContext.close();
 });
 
 test('sign out all other devices', async ({ page, browser, idp }) => {

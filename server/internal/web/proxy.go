@@ -176,9 +176,50 @@ func (p *remoteAPI) serve(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Content-Security-Policy", proxiedCSP)
 	h.Del(echo.HeaderCacheControl) // the upstream's, or no-store (modifyResponse)
-	p.proxy.ServeHTTP(c.Response(), r.WithContext(context.WithValue(r.Context(), proxyCallKey{}, call)))
+	p.proxy.ServeHTTP(&finalOnlyWriter{Response: c.Response()}, r.WithContext(context.WithValue(r.Context(), proxyCallKey{}, call)))
 	return call.err
 }
+
+// finalOnlyWriter passes only the final answer to Echo's response. An
+// upstream's 1xx (103 Early Hints) would otherwise commit it: ReverseProxy
+// writes a 1xx through the ResponseWriter and then clears its header map,
+// and Echo sends the first status it is given and ignores the next. So the
+// proxy writes headers into a map of their own, which joins the BFF's at the
+// final status; 1xx answers are dropped.
+type finalOnlyWriter struct {
+	*echo.Response
+	header http.Header
+	final  bool
+}
+
+func (w *finalOnlyWriter) Header() http.Header {
+	if w.final {
+		return w.Response.Header() // trailers come after the status
+	}
+	if w.header == nil {
+		w.header = http.Header{}
+	}
+	return w.header
+}
+
+func (w *finalOnlyWriter) WriteHeader(code int) {
+	if code < http.StatusOK || w.final {
+		return
+	}
+	w.final = true
+	h := w.Response.Header()
+	for k, v := range w.header {
+		h[k] = v
+	}
+	w.Response.WriteHeader(code)
+}
+
+func (w *finalOnlyWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.Response.Write(b)
+}
+
+func (w *finalOnlyWriter) Unwrap() http.ResponseWriter { return w.Response }
 
 // rewrite builds the upstream request: the upstream's base path and the
 // subpath, the query as it came, the body as it comes. Of the browser's
@@ -190,6 +231,10 @@ func (p *remoteAPI) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.Scheme, out.URL.Host = up.Scheme, up.Host
 	out.URL.Path, out.URL.RawPath = up.Path+call.path, ""
 	out.Host = "" // the upstream's own host name
+	// ReverseProxy drops query parameters it cannot parse, against request
+	// smuggling through proxies that decide on them; this one decides on
+	// none, and the query passes as it came.
+	out.URL.RawQuery = pr.In.URL.RawQuery
 	for _, name := range []string{"Cookie", "Authorization", "X-Csrf", "X-Real-Ip"} {
 		out.Header.Del(name)
 	}

@@ -194,7 +194,8 @@ func TestRemoteAPIHeaderHygiene(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 		_, _ = w.Write([]byte(`{"id":42}`))
 	})
-	r := e.get(c, "/api/orders/42?x=1&y=%20z&x=2", "X-CSRF", "1",
+	const query = "x=1&y=%20z&x=2&semi;colon=1&bad=%zz" // the last two are not parsable: passed on all the same
+	r := e.get(c, "/api/orders/42?"+query, "X-CSRF", "1",
 		"Authorization", "Bearer made-up-by-the-browser", "X-Forwarded-For", "6.6.6.6", "X-Forwarded-Host", "evil.test",
 		"X-Forwarded-Prefix", "/evil", "Forwarded", "for=6.6.6.6", "X-Real-IP", "6.6.6.6",
 		"Connection", "X-Browser-Hop", "X-Browser-Hop", "1", "X-Custom", "kept")
@@ -219,8 +220,8 @@ func TestRemoteAPIHeaderHygiene(t *testing.T) {
 	}
 
 	got := orders.calls()[0]
-	if got.method != http.MethodGet || got.path != "/v1/42" || got.query != "x=1&y=%20z&x=2" {
-		t.Errorf("upstream got %s %s?%s; want GET /v1/42?x=1&y=%%20z&x=2", got.method, got.path, got.query)
+	if got.method != http.MethodGet || got.path != "/v1/42" || got.query != query {
+		t.Errorf("upstream got %s %s?%s; want GET /v1/42?%s", got.method, got.path, got.query, query)
 	}
 	app, _ := url.Parse(e.app.URL)
 	want := map[string]string{
@@ -268,6 +269,33 @@ func TestRemoteAPIPassesBodiesAndStatuses(t *testing.T) {
 		t.Errorf("upstream got %s, %d bytes, %q; want /v1 and the body unchanged", got.path, len(got.body), got.header.Get("Content-Type"))
 	}
 	wantStatus(t, e.do(c, http.MethodDelete, "/api/orders/7", nil, "X-CSRF", "1"), http.StatusNoContent)
+}
+
+// An upstream's 1xx (here 103 Early Hints) is dropped: the final answer
+// arrives with its status and the BFF's headers.
+func TestRemoteAPIAnswersWithTheFinalStatus(t *testing.T) {
+	e, orders, _ := remoteEnv(t, "")
+	c := e.browser()
+	e.login(c, "usr_bob")
+	orders.answer(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</app.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"id":1}`))
+	})
+	r := e.do(c, http.MethodPost, "/api/orders", strings.NewReader("{}"), "X-CSRF", "1")
+	if r.StatusCode != http.StatusCreated || string(r.body) != `{"id":1}` {
+		t.Errorf("POST = %d %s; want the upstream's 201 {\"id\":1}", r.StatusCode, r.body)
+	}
+	for name, want := range map[string]string{"Content-Security-Policy": proxiedCSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"} {
+		if got := r.Header.Values(name); len(got) != 1 || got[0] != want {
+			t.Errorf("answer's %s = %q; want only %q", name, got, want)
+		}
+	}
+	if r.Header.Get("X-Request-Id") == "" {
+		t.Error("answer has no X-Request-Id")
+	}
 }
 
 func TestRemoteAPINeedsASession(t *testing.T) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the server binary the way the README and docker-compose do (same
 # binary, same variables, .env.example's values) and checks what a user sees
-# first: /healthz 200, /readyz 200, /api/me 401 JSON, the SPA at /.
+# first: /healthz 200, /readyz 200, /api/me and the demo API's route 401
+# JSON, the SPA at /.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go build -o bin/bff ./server/cmd/bff
@@ -22,6 +23,9 @@ curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz did not 
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz"); [ "$code" = 200 ] || fail "/readyz = $code"
 body=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$port/api/me")
 case "$body" in *'"error":"unauthenticated"'*' 401') ;; *) fail "/api/me = $body";; esac
+body=$(curl -s -H 'X-CSRF: 1' -w ' %{http_code}' "http://127.0.0.1:$port/api/demo/hello")
+case "$body" in *'"error":"unauthenticated"'*' 401') ;; *) fail "/api/demo/hello = $body";; esac
 curl -fsS "http://127.0.0.1:$port/" | grep -q '<div id="root">' || fail "/ does not serve the SPA"
 grep -q "DEVELOPMENT IDENTITY PROVIDER" "$log" || fail "no dev identity provider banner"
-echo "smoke: /healthz 200, /readyz 200, /api/me 401 unauthenticated, SPA served"
+grep -q "DEMO API" "$log" || fail "no demo API banner"
+echo "smoke: /healthz 200, /readyz 200, /api/me and /api/demo/hello 401 unauthenticated, SPA served"

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../lib/api';
-import { shouldRetry } from './query-client';
+import { endsSession, shouldRetry } from './query-client';
 
 describe('shouldRetry', () => {
   it.each([400, 401, 403, 404, 429])('never retries a %i', (status) => {
@@ -12,5 +12,17 @@ describe('shouldRetry', () => {
     expect(shouldRetry(0, outage)).toBe(true);
     expect(shouldRetry(1, new ApiError(0, 'network_error', 'x'))).toBe(true);
     expect(shouldRetry(2, outage)).toBe(false);
+  });
+});
+
+describe('endsSession', () => {
+  it("ends the session on the BFF's own 401", () => {
+    expect(endsSession(new ApiError(401, 'unauthenticated', 'x'))).toBe(true);
+  });
+
+  it("leaves it alone on a remote API's 401 and on other errors", () => {
+    expect(endsSession(new ApiError(401, 'invalid_token', 'x'))).toBe(false);
+    expect(endsSession(new ApiError(401, 'unknown', 'x'))).toBe(false);
+    expect(endsSession(new ApiError(403, 'csrf_failed', 'x'))).toBe(false);
   });
 });

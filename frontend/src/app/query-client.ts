@@ -9,8 +9,14 @@ export function shouldRetry(failureCount: number, error: unknown): boolean {
   return failureCount < 2;
 }
 
+// Only the BFF's own 401 ends the session: a remote API's upstream may answer 401 for
+// reasons of its own, with another body, which the page shows as an error instead.
+export function endsSession(error: unknown): boolean {
+  return isApiError(error, 401) && error.code === 'unauthenticated';
+}
+
 function onError(error: unknown): void {
-  if (isApiError(error, 401)) endSession('expired');
+  if (endsSession(error)) endSession('expired');
 }
 
 function isSessionQuery(query: Query<unknown, unknown, unknown>): boolean {

@@ -635,6 +635,198 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/demo/hello": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The demo API's greeting, through the remote API proxy
+         * @description In the zero-configuration run only (the built-in identity provider, REMOTE_APIS unset), /api/demo is a remote API whose upstream is the built-in demo API. It stands for every REMOTE_APIS route: a call under a remote API's prefix goes to its upstream with the user's access token as Authorization: Bearer, and the upstream's status, headers (never Set-Cookie, CORS or security headers, nor hop-by-hop ones) and body come back as they are; redirects are passed back, never followed. The error answers listed here are the BFF's own.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Required on every method of a remote API, GET included; cross-site requests (Sec-Fetch-Site: cross-site) are refused. */
+                    "X-CSRF": "1";
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The demo API's answer */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DemoHello"];
+                    };
+                };
+                /** @description bad_request: a WebSocket upgrade (not proxied: a browser cannot send X-CSRF on one; use server-sent events), or a path with dot segments, empty segments, backslashes, control characters or encoded slashes */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unauthenticated: no signed-in session; the upstream is not called. (An upstream's own 401 passes through unchanged, with its own body.) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description csrf_failed; or forbidden, on a route that needs a permission the session lacks */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description payload_too_large: the body is over REMOTE_API_BODY_LIMIT (default 1 MiB), chunked or not */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description upstream_unavailable: the upstream could not be reached, or sent no response headers within REMOTE_API_TIMEOUT */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description session_store_unavailable or identity_provider_unavailable (the access token was due for a refresh) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/demo/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The demo API's server-sent events, through the remote API proxy
+         * @description Five "tick" events, a second apart, each reaching the browser as the upstream sends it. Read it with fetch and a stream reader: EventSource cannot send X-CSRF. In the zero-configuration run only (the built-in identity provider, REMOTE_APIS unset), /api/demo is a remote API whose upstream is the built-in demo API. It stands for every REMOTE_APIS route: a call under a remote API's prefix goes to its upstream with the user's access token as Authorization: Bearer, and the upstream's status, headers (never Set-Cookie, CORS or security headers, nor hop-by-hop ones) and body come back as they are; redirects are passed back, never followed. The error answers listed here are the BFF's own.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Required on every method of a remote API, GET included; cross-site requests (Sec-Fetch-Site: cross-site) are refused. */
+                    "X-CSRF": "1";
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description An event stream: event: tick, data: {"n": 1, "of": 5, "sub": "usr_…"} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description bad_request: a WebSocket upgrade (not proxied: a browser cannot send X-CSRF on one; use server-sent events), or a path with dot segments, empty segments, backslashes, control characters or encoded slashes */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unauthenticated: no signed-in session; the upstream is not called. (An upstream's own 401 passes through unchanged, with its own body.) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description csrf_failed; or forbidden, on a route that needs a permission the session lacks */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description payload_too_large: the body is over REMOTE_API_BODY_LIMIT (default 1 MiB), chunked or not */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description upstream_unavailable: the upstream could not be reached, or sent no response headers within REMOTE_API_TIMEOUT */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description session_store_unavailable or identity_provider_unavailable (the access token was due for a refresh) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -724,7 +916,7 @@ export interface components {
     schemas: {
         Error: {
             /** @enum {string} */
-            error: "unauthenticated" | "csrf_failed" | "forbidden" | "not_found" | "bad_request" | "method_not_allowed" | "payload_too_large" | "rate_limited" | "internal" | "session_store_unavailable" | "identity_provider_unavailable";
+            error: "unauthenticated" | "csrf_failed" | "forbidden" | "not_found" | "bad_request" | "method_not_allowed" | "payload_too_large" | "rate_limited" | "internal" | "upstream_unavailable" | "session_store_unavailable" | "identity_provider_unavailable";
             message: string;
         };
         User: {
@@ -842,6 +1034,25 @@ export interface components {
          * @enum {string}
          */
         LoginErrorCode: "access_denied" | "not_a_member" | "invalid_state" | "invalid_idp_initiated_login" | "bad_request" | "login_failed" | "identity_provider_unavailable" | "session_store_unavailable" | "rate_limited";
+        /** @description The demo API's answer: a greeting and the claims of the access token it verified (signature by the environment's keys, iss, aud = the BFF's client id, exp). */
+        DemoHello: {
+            /** @example Hello from the demo API, Alice */
+            message: string;
+            claims: {
+                /** @description Scalekit user id */
+                sub: string;
+                iss: string;
+                aud: string[];
+                /** @description the session's organization */
+                oid?: string;
+                roles: string[];
+                permissions: string[];
+                /** @description when the access token expires, in seconds since 1970 */
+                exp: number;
+                /** @description a custom claim the built-in provider adds (Scalekit: Token Claims, user.given_name) */
+                given_name?: string;
+            };
+        };
     };
     responses: never;
     parameters: never;

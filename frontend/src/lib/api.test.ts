@@ -38,13 +38,7 @@ describe('api', () => {
     expect(sentInit().method).toBe('GET');
   });
 
-  it('does not send X-CSRF on GET', async () => {
-    fetchMock.mockResolvedValue(json(200, {}));
-    await api('/api/me');
-    expect(sentHeaders()).not.toHaveProperty('X-CSRF');
-  });
-
-  it.each(['POST', 'PUT', 'PATCH', 'DELETE'] as const)('sends X-CSRF: 1 on %s', async (method) => {
+  it.each(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const)('sends X-CSRF: 1 on %s', async (method) => {
     fetchMock.mockResolvedValue(new Response(null, { status: 204 }));
     await api('/api/sessions', { method });
     expect(sentHeaders()['X-CSRF']).toBe('1');

@@ -33,14 +33,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-// The server refuses unsafe methods without this header (docs/DESIGN.md, "CSRF"): a
-// cross-site form cannot set it, and no CORS is allowed, so a cross-site fetch cannot either.
-const unsafeMethods = new Set<Method>(['POST', 'PUT', 'PATCH', 'DELETE']);
-
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
   const method = options.method ?? 'GET';
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (unsafeMethods.has(method)) headers['X-CSRF'] = '1';
+  // The server refuses calls without this header (docs/DESIGN.md, "CSRF"): unsafe methods
+  // everywhere, and every method of the remote APIs. A cross-site form cannot set it, and
+  // no CORS is allowed, so a cross-site fetch cannot either.
+  const headers: Record<string, string> = { Accept: 'application/json', 'X-CSRF': '1' };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
 
   let response: Response;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration } from './format';
+import { formatDuration, formatTime } from './format';
 
 describe('formatDuration', () => {
   it.each([
@@ -12,5 +12,15 @@ describe('formatDuration', () => {
     [24 * 60 * 60, '24 hours'],
   ])('formatDuration(%d) = %s', (seconds, want) => {
     expect(formatDuration(seconds)).toBe(want);
+  });
+});
+
+describe('formatTime', () => {
+  it('shows the seconds, which tell two short-lived tokens apart', () => {
+    expect(formatTime('2025-11-27T07:34:05Z')).toMatch(/:05/);
+  });
+
+  it('returns text that is not a date as it is', () => {
+    expect(formatTime('soon')).toBe('soon');
   });
 });

@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/demoapi"
 	"github.com/example/scalekit-bff/server/internal/devidp"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
@@ -48,6 +50,14 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		go func() { idpErr <- idp.ListenAndServe() }()
 		defer provider.Close() // after the listener: its webhook retries stop
 		defer shutdown(idp)
+		if len(cfg.RemoteAPIs) == 0 {
+			demoURL, stopDemo, err := startDemoAPI(ctx, envURL, clientID, logger, stdout)
+			if err != nil {
+				return err
+			}
+			defer stopDemo()
+			cfg.RemoteAPIs = []config.RemoteAPI{{Prefix: "/api/demo", Upstream: demoURL}}
+		}
 		// From here on the built-in provider is the environment (the CSP's
 		// form-action names its origin, for one).
 		cfg.ScalekitEnvironmentURL = envURL
@@ -190,6 +200,9 @@ func startDevIDP(cfg config.Config, getenv func(string) string, logger *slog.Log
 		client.InitiateLoginURI = base + "/auth/login"
 	}
 	opts.Config.Logger = logger.With("component", "devidp")
+	// A custom claim, as a Scalekit environment can add one (Token Claims):
+	// the demo API greets the user by it.
+	opts.Config.AccessTokenClaims = map[string]string{"given_name": "user.given_name"}
 	if err := devidp.CheckAddr(opts.Addr, opts.AllowNonLoopback); err != nil {
 		return nil, nil, "", "", "", fmt.Errorf("DEV_IDP_ADDR: %w", err)
 	}
@@ -210,6 +223,29 @@ func startDevIDP(cfg config.Config, getenv func(string) string, logger *slog.Log
 	logger.Warn("development identity provider running", "issuer", idp.Issuer())
 	srv := &http.Server{Addr: opts.Addr, Handler: idp, ReadHeaderTimeout: 10 * time.Second}
 	return srv, idp, idp.Issuer(), client.ID, client.Secret, nil
+}
+
+// startDemoAPI serves the demo API in-process on a free loopback port, for
+// the zero-config run to route /api/demo to, and returns its URL and how to
+// stop it. It accepts the built-in provider's access tokens for clientID.
+func startDemoAPI(ctx context.Context, issuer, clientID string, logger *slog.Logger, stdout io.Writer) (*url.URL, func(), error) {
+	api, err := demoapi.New(ctx, demoapi.Config{Issuer: issuer, Audience: clientID, Logger: logger.With("component", "demoapi")})
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo API: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo API: %w", err)
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go func() { _ = srv.Serve(ln) }()
+	u := &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	fmt.Fprint(stdout, banner("DEMO API",
+		"REMOTE_APIS is not set: the SPA calls a demo API through the BFF at /api/demo",
+		"(GET /api/demo/hello, /api/demo/events), served in-process at "+u.String()+".",
+		"It accepts only a valid access token; set REMOTE_APIS to route your own APIs."))
+	logger.Info("demo API running", "url", u.String(), "prefix", "/api/demo")
+	return u, func() { shutdown(srv) }, nil
 }
 
 // newWebhookSecret returns a Standard Webhooks secret: whsec_ and 32 random

@@ -67,6 +67,16 @@ type Config struct {
 	// none, the client IP is the peer's address. (It replaces TRUST_PROXY,
 	// which believed any private or loopback peer.)
 	TrustedProxies []netip.Prefix
+
+	// RemoteAPIs (REMOTE_APIS, default none) are the product's APIs the SPA
+	// calls through the BFF; see RemoteAPI for the syntax.
+	RemoteAPIs []RemoteAPI
+	// RemoteAPITimeout (REMOTE_API_TIMEOUT, default 30s) bounds the wait for
+	// an upstream's response headers, not the streaming of its body.
+	RemoteAPITimeout time.Duration
+	// RemoteAPIBodyLimit (REMOTE_API_BODY_LIMIT, default 1MiB) is the largest
+	// request body sent to a remote API.
+	RemoteAPIBodyLimit int64
 }
 
 // Production reports whether APP_ENV is "production".
@@ -170,6 +180,9 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.TrustedProxies = prefixes(get("TRUSTED_PROXIES", ""), &errs)
+	c.RemoteAPIs = remoteAPIs(get("REMOTE_APIS", ""), c.Env == "production", &errs)
+	c.RemoteAPITimeout = duration(get("REMOTE_API_TIMEOUT", ""), 30*time.Second, "REMOTE_API_TIMEOUT", "30s", bad)
+	c.RemoteAPIBodyLimit = byteSize(get("REMOTE_API_BODY_LIMIT", ""), 1<<20, "REMOTE_API_BODY_LIMIT", "1MiB or 500KB", bad)
 
 	switch c.Env {
 	case "development", "test", "production":

@@ -38,7 +38,9 @@
 // Scalekit's shapes: the ID token's aud is an array, with azp, client_id, amr
 // (the connection id for enterprise SSO, the social provider's name, else
 // "otp") and at_hash; the access token carries oid, sid, roles, permissions,
-// and xoid and xuid when the organization or user has an external id.
+// and xoid and xuid when the organization or user has an external id;
+// Config.AccessTokenClaims adds custom claims, as Scalekit's Token Claims
+// page does (given_name from user.given_name, for one).
 //
 // Two endpoints simulate what Scalekit starts rather than the app, and send
 // the browser to the client's InitiateLoginURI:

@@ -40,10 +40,11 @@ func (s *Server) issueTokens(client Client, ps providerSession, scope, refreshSc
 		"email": u.Email, "email_verified": u.EmailVerified,
 		"name": u.Name, "given_name": u.GivenName, "family_name": u.FamilyName,
 	}
+	var org organization
 	if ps.orgID != "" {
 		access["oid"], id["oid"] = ps.orgID, ps.orgID
 		s.mu.Lock()
-		org, _ := s.dir.org(ps.orgID)
+		org, _ = s.dir.org(ps.orgID)
 		s.mu.Unlock()
 		if org.externalID != "" {
 			access["xoid"] = org.externalID
@@ -55,6 +56,7 @@ func (s *Server) issueTokens(client Client, ps providerSession, scope, refreshSc
 	if u.Picture != "" {
 		id["picture"] = u.Picture
 	}
+	s.addTokenClaims(access, u, org)
 	if nonce != "" {
 		id["nonce"] = nonce
 	}

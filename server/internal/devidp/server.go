@@ -64,6 +64,16 @@ type Config struct {
 	WebhookURL         string
 	WebhookSecret      string
 	WebhookRetryDelays []time.Duration
+
+	// AccessTokenClaims are custom claims of every access token, as
+	// Scalekit's Token Claims page adds them: claim key → Scalekit's
+	// expression for a field (user.id, user.email, user.email_verified,
+	// user.name, user.given_name, user.family_name, user.picture,
+	// user.external_id, organization.id, organization.name,
+	// organization.external_id), such as {"given_name": "user.given_name"}.
+	// A field without a value leaves its claim out. Default: none, as at
+	// Scalekit.
+	AccessTokenClaims map[string]string
 }
 
 // Server is the development OpenID Provider. It is an http.Handler; all of
@@ -85,6 +95,7 @@ type Server struct {
 	envID      string // env_…, in webhooks
 	started    time.Time
 	webhooks   *webhookSender // nil without a WebhookURL
+	claims     map[string]string
 
 	// Deliveries (webhooks, back-channel logout tokens from the admin page and
 	// the API) run in the background until Close.
@@ -124,6 +135,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTokenClaims(cfg.AccessTokenClaims); err != nil {
+		return nil, err
+	}
 	s := &Server{
 		issuer:     issuer,
 		path:       path,
@@ -146,6 +160,7 @@ func New(cfg Config) (*Server, error) {
 		counts:     map[string]int{},
 		envID:      "env_" + randomDigits(),
 		webhooks:   webhooks,
+		claims:     cfg.AccessTokenClaims,
 	}
 	if s.now == nil {
 		s.now = time.Now

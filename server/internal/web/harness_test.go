@@ -58,6 +58,8 @@ type testEnv struct {
 	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
 	secretsMu sync.Mutex
 	secrets   []secret
+	// serverOptions make options for every instance's NewServer.
+	serverOptions []func(*session.Manager) Option
 }
 
 func (e *testEnv) idpDown(down bool) { e.idpIsDown.Store(down) }
@@ -131,7 +133,11 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 	}()
 	t.Cleanup(func() { stop(); <-worker })
 	sessions.SetDirectory(auth, 0)
-	return newServer(logger, e.cfg, sessions, auth, spa.NewFS(testSPA), e.limit), sessions
+	var opts []Option
+	for _, o := range e.serverOptions {
+		opts = append(opts, o(sessions))
+	}
+	return newServer(logger, e.cfg, sessions, auth, spa.NewFS(testSPA), e.limit, opts...), sessions
 }
 
 // secondInstance serves another instance and returns its URL.
@@ -168,14 +174,22 @@ type envSettings struct {
 	pool             func(t testing.TB) (url string)
 	limit            session.Limit
 	providerWebhooks bool
+	serverOptions    []func(*session.Manager) Option
 }
 
 func withEnv(k, v string) envOption {
 	return func(s *envSettings) { s.env[k] = v }
 }
 
+// withIDP changes the provider's configuration; several apply in order.
 func withIDP(f func(*devidp.Config)) envOption {
-	return func(s *envSettings) { s.idpConfig = f }
+	return func(s *envSettings) {
+		if prev := s.idpConfig; prev != nil {
+			s.idpConfig = func(c *devidp.Config) { prev(c); f(c) }
+			return
+		}
+		s.idpConfig = f
+	}
 }
 
 // withIssuerHost gives the provider an issuer under another host name (a
@@ -195,6 +209,12 @@ func withRateLimit(l session.Limit) envOption {
 // nothing over the back channel, so that the webhooks alone end sessions.
 func withProviderWebhooks() envOption {
 	return func(s *envSettings) { s.providerWebhooks = true }
+}
+
+// withServerOption passes an option to NewServer, as a product's run()
+// does; it is made with the instance's session manager.
+func withServerOption(o func(sessions *session.Manager) Option) envOption {
+	return func(s *envSettings) { s.serverOptions = append(s.serverOptions, o) }
 }
 
 // withRedisURL points the server at another Redis (a private one for outages).
@@ -323,7 +343,7 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 	}
 	e.cfg = cfg
 
-	e.redisURL, e.limit = redisURL, s.limit
+	e.redisURL, e.limit, e.serverOptions = redisURL, s.limit, s.serverOptions
 	var h http.Handler
 	h, e.sessions = e.newInstance(logger)
 	handler = h

@@ -152,13 +152,22 @@ func loadSession(sessions *session.Manager) echo.MiddlewareFunc {
 // cross-origin without a CORS preflight, which we never approve, and
 // Sec-Fetch-Site names a cross-site request outright (OWASP CSRF Prevention
 // Cheat Sheet: custom request headers, Fetch Metadata).
-func checkCSRF() echo.MiddlewareFunc {
+func checkCSRF() echo.MiddlewareFunc { return csrfGuard(false) }
+
+// checkCSRFEveryMethod is checkCSRF on GET, HEAD and OPTIONS too: for remote
+// APIs and the routes a team adds, which are never pages, and whose GET we
+// cannot promise changes nothing.
+func checkCSRFEveryMethod() echo.MiddlewareFunc { return csrfGuard(true) }
+
+func csrfGuard(everyMethod bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
 			switch r.Method {
 			case http.MethodGet, http.MethodHead, http.MethodOptions:
-				return next(c)
+				if !everyMethod {
+					return next(c)
+				}
 			}
 			if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 				return &apiError{status: http.StatusForbidden, code: "csrf_failed", message: "Cross-site requests are not allowed."}

@@ -45,7 +45,8 @@ func pointerEscape(s string) string {
 func (d *openAPIDoc) check(t *testing.T, method, route string, r response) {
 	t.Helper()
 	status := strconv.Itoa(r.StatusCode)
-	op, _ := d.doc["paths"].(map[string]any)[route].(map[string]any)[strings.ToLower(method)].(map[string]any)
+	item, _ := d.doc["paths"].(map[string]any)[route].(map[string]any)
+	op, _ := item[strings.ToLower(method)].(map[string]any)
 	if op == nil {
 		t.Errorf("%s %s is not documented in openapi.json", method, route)
 		return

@@ -13,7 +13,7 @@ import (
 )
 
 // addRoutes is every route of docs/DESIGN.md on one screen.
-func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit) {
+func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit, local []func(*echo.Echo)) {
 	e.GET("/healthz", handleHealthz())
 	e.GET("/readyz", handleReadyz(sessions, auth))
 
@@ -43,6 +43,12 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *s
 	api(http.MethodDelete, "/sessions", handleRevokeOtherSessions(sessions))
 	api(http.MethodDelete, "/sessions/:id", handleRevokeSession(sessions))
 	e.GET("/api/openapi.json", handleOpenAPI())
+	// REMOTE_APIS: the product's APIs, with the user's access token.
+	addRemoteAPIs(e, logger, cfg, sessions)
+	// The product's own routes (WithRoutes), before the fallbacks below.
+	for _, add := range local {
+		add(e)
+	}
 
 	e.GET("/*", handleSPA(spa))
 	e.HEAD("/*", handleSPA(spa))

@@ -20,13 +20,18 @@ import (
 // NewServer wires the routes and middleware around the given dependencies.
 // Middleware order, outer to inner: request id, panic recovery, request log,
 // security headers, body limit; then per group the session and the CSRF check.
-func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler) *echo.Echo {
-	return newServer(logger, cfg, sessions, auth, spa, defaultRateLimit)
+// Options add to it, such as the product's own routes (WithRoutes).
+func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, opts ...Option) *echo.Echo {
+	return newServer(logger, cfg, sessions, auth, spa, defaultRateLimit, opts...)
 }
 
 // newServer is NewServer with the login and machine routes' rate limit
 // (defaultRateLimit) as a parameter, so tests can make it small.
-func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit) *echo.Echo {
+func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit, opts ...Option) *echo.Echo {
+	var o serverOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -40,9 +45,19 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	if cfg.BaseURL.Scheme == "https" {
 		e.Use(hsts())
 	}
-	e.Use(middleware.BodyLimit("64K"))
+	// Remote APIs have a limit of their own (REMOTE_API_BODY_LIMIT).
+	remote := map[string]bool{}
+	for _, api := range cfg.RemoteAPIs {
+		for _, path := range remoteAPIRoutes(api) {
+			remote[path] = true
+		}
+	}
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit:   "64K",
+		Skipper: func(c echo.Context) bool { return remote[c.Path()] },
+	}))
 
-	addRoutes(e, logger, cfg, sessions, auth, spa, limit)
+	addRoutes(e, logger, cfg, sessions, auth, spa, limit, o.routes)
 	return e
 }
 

@@ -1,3 +1,4 @@
+import { DemoApiCard } from '../../features/demo-api/components/demo-api-card';
 import { ProfileCard } from '../../features/profile/components/profile-card';
 import { RequireAuth } from '../../features/session/components/require-auth';
 
@@ -9,6 +10,7 @@ export function DashboardRoute() {
       <RequireAuth>
         <h1>Dashboard</h1>
         <ProfileCard />
+        <DemoApiCard />
       </RequireAuth>
     </>
   );

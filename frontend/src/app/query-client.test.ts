@@ -4,7 +4,7 @@ import { shouldRetry } from './query-client';
 
 describe('shouldRetry', () => {
   it.each([400, 401, 403, 404, 429])('never retries a %i', (status) => {
-    expect(shouldRetry(0, new ApiError(status, 'x', 'x'))).toBe(false);
+    expect(shouldRetry(0, new ApiError(status, 'unknown', 'x'))).toBe(false);
   });
 
   it('retries a 503 or a network error twice', () => {

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { api, ApiError } from './api';
 
 const fetchMock = vi.fn<typeof fetch>();
@@ -84,6 +84,18 @@ describe('api', () => {
     const err = await api('/api/me').catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 502, code: 'unknown' });
     expect((err as ApiError).message).not.toContain('<h1>');
+  });
+
+  it('gives a code the OpenAPI document does not list as unknown, keeping the message', async () => {
+    fetchMock.mockResolvedValue(json(418, { error: 'teapot', message: 'I am a teapot.' }));
+    await expect(api('/api/me')).rejects.toMatchObject({ status: 418, code: 'unknown', message: 'I am a teapot.' });
+  });
+
+  it('types the code from the OpenAPI enum', () => {
+    expectTypeOf<ApiError['code']>().toExtend<string>();
+    expectTypeOf<'upstream_unavailable'>().toExtend<ApiError['code']>();
+    // @ts-expect-error not a code of the server's or of this client's
+    new ApiError(400, 'teapot', 'x');
   });
 
   it('ignores an error body of the wrong shape', async () => {

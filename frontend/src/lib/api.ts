@@ -1,13 +1,40 @@
 // The one fetch wrapper. Every request rides on the HttpOnly session cookie the
 // server set: the SPA never sees, stores or sends a token itself.
-import type { paths } from './api-schema';
+import type { components, paths } from './api-schema';
+
+/** The server's error codes (openapi.json's ErrorCode). */
+export type ServerErrorCode = components['schemas']['ErrorCode'];
+
+/**
+ * What went wrong: one of the server's codes, or one this file gives when there
+ * is no answer to read (network_error), the answer cannot be read (bad_response),
+ * or it carries no code we know (unknown).
+ */
+export type ApiErrorCode = ServerErrorCode | 'network_error' | 'bad_response' | 'unknown';
+
+// Every server code, once: the Record type fails to compile when openapi.json
+// gains or loses one. A code outside it becomes 'unknown'.
+const serverErrorCodes: Record<ServerErrorCode, true> = {
+  unauthenticated: true,
+  csrf_failed: true,
+  forbidden: true,
+  not_found: true,
+  bad_request: true,
+  method_not_allowed: true,
+  payload_too_large: true,
+  rate_limited: true,
+  internal: true,
+  upstream_unavailable: true,
+  session_store_unavailable: true,
+  identity_provider_unavailable: true,
+};
 
 /** An error answer from the server, or a failure to reach it (status 0). */
 export class ApiError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ApiErrorCode;
 
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: ApiErrorCode, message: string) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
@@ -76,7 +103,7 @@ async function toApiError(response: Response): Promise<ApiError> {
   } catch {
     body = undefined;
   }
-  if (isErrorBody(body)) return new ApiError(response.status, body.error, body.message);
+  if (isErrorBody(body)) return new ApiError(response.status, serverErrorCode(body.error), body.message);
   return new ApiError(response.status, 'unknown', `The server answered with status ${response.status}.`);
 }
 
@@ -87,6 +114,10 @@ function isErrorBody(body: unknown): body is { error: string; message: string } 
     typeof (body as { error?: unknown }).error === 'string' &&
     typeof (body as { message?: unknown }).message === 'string'
   );
+}
+
+function serverErrorCode(code: string): ApiErrorCode {
+  return Object.hasOwn(serverErrorCodes, code) ? (code as ServerErrorCode) : 'unknown';
 }
 
 export function isApiError(err: unknown, status?: number): err is ApiError {

@@ -94,7 +94,7 @@ func handleCallback(logger *slog.Logger, cfg config.Config, sessions *session.Ma
 		if err != nil {
 			return loginError(c, logger, err) // identity_provider_unavailable, else login_failed
 		}
-		rec := newRecord(resp, c.Request().UserAgent(), c.RealIP())
+		rec := session.NewRecord(resp, truncate(c.Request().UserAgent(), 256), c.RealIP())
 		if err := sessions.SignIn(ctx, c.Response(), rec); err != nil {
 			return loginError(c, logger, err)
 		}
@@ -102,22 +102,6 @@ func handleCallback(logger *slog.Logger, cfg config.Config, sessions *session.Ma
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		return c.Redirect(http.StatusFound, pending.ReturnTo)
 	}
-}
-
-func newRecord(resp *scalekit.AuthenticationResponse, userAgent, ip string) session.Record {
-	rec := session.Record{
-		User:                  resp.User,
-		OrganizationID:        resp.User.OrganizationID,
-		AccessToken:           resp.AccessToken,
-		RefreshToken:          resp.RefreshToken,
-		IDToken:               resp.IDToken,
-		AccessTokenExpiresAt:  resp.ExpiresAt,
-		RefreshTokenExpiresAt: resp.RefreshTokenExpiresAt,
-		UserAgent:             truncate(userAgent, 256),
-		IP:                    ip,
-	}
-	rec.ApplyAccessClaims(resp.Claims)
-	return rec
 }
 
 // redirectErrorsToLoginError turns any error on a route a person opens (the

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +11,6 @@ import (
 	"time"
 
 	"github.com/example/scalekit-bff/server/internal/config"
-	"github.com/example/scalekit-bff/server/internal/devidp"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 	"github.com/example/scalekit-bff/server/internal/spa"
@@ -30,30 +26,22 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	}
 	logger := newLogger(cfg, stdout)
 
-	envURL, clientID, clientSecret := cfg.ScalekitEnvironmentURL, cfg.ScalekitClientID, cfg.ScalekitClientSecret
+	idp, err := startDevIDP(cfg, logger, stdout)
+	if err != nil {
+		return err
+	}
 	var idpErr chan error
-	if cfg.UseDevIDP() {
-		if cfg.ScalekitWebhookSecret == "" {
-			// The built-in provider signs its webhooks with a secret it shares
-			// with this app only; it lives as long as the process.
-			cfg.ScalekitWebhookSecret = newWebhookSecret()
-		}
-		var idp *http.Server
-		var provider *devidp.Server
-		idp, provider, envURL, clientID, clientSecret, err = startDevIDP(cfg, getenv, logger, stdout)
-		if err != nil {
-			return err
-		}
+	if idp != nil {
 		idpErr = make(chan error, 1)
-		go func() { idpErr <- idp.ListenAndServe() }()
-		defer provider.Close() // after the listener: its webhook retries stop
-		defer shutdown(idp)
-		// From here on the built-in provider is the environment (the CSP's
-		// form-action names its origin, for one).
-		cfg.ScalekitEnvironmentURL = envURL
+		go func() { idpErr <- idp.srv.ListenAndServe() }()
+		defer idp.close() // after the listener: its webhook retries stop
+		defer shutdown(idp.srv)
 	}
 
-	auth, err := scalekit.New(ctx, scalekit.Config{EnvironmentURL: envURL, Issuer: cfg.ScalekitIssuer, ClientID: clientID, ClientSecret: clientSecret, Logger: logger})
+	auth, err := scalekit.New(ctx, scalekit.Config{
+		EnvironmentURL: cfg.ScalekitEnvironmentURL, Issuer: cfg.ScalekitIssuer,
+		ClientID: cfg.ScalekitClientID, ClientSecret: cfg.ScalekitClientSecret, Logger: logger,
+	})
 	if err != nil {
 		return fmt.Errorf("scalekit client: %w", err)
 	}
@@ -158,66 +146,11 @@ func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*ses
 	return sessions, func() { _ = pool.Close() }, nil
 }
 
-// startDevIDP builds the built-in identity provider with this app registered
-// as its client, and returns its server (not yet listening), the provider,
-// and how to reach it. The provider sends its webhooks to this app
-// (DEV_IDP_WEBHOOK_URL, default APP_BASE_URL/webhooks/scalekit), signed with
-// the app's webhook secret.
-func startDevIDP(cfg config.Config, getenv func(string) string, logger *slog.Logger, stdout io.Writer) (*http.Server, *devidp.Server, string, string, string, error) {
-	if cfg.Production() {
-		return nil, nil, "", "", "", errors.New("SCALEKIT_ENVIRONMENT_URL: required when APP_ENV=production")
-	}
-	opts, err := devidp.OptionsFromEnv(func(k string) string {
-		switch k {
-		case "SCALEKIT_WEBHOOK_SECRET":
-			return cfg.ScalekitWebhookSecret
-		case "APP_BASE_URL":
-			return cfg.BaseURL.String()
-		}
-		return getenv(k)
-	})
-	if err != nil {
-		return nil, nil, "", "", "", fmt.Errorf("configuration:\n%w", err)
-	}
-	base := cfg.BaseURL.String()
-	client := &opts.Config.Clients[0]
-	client.RedirectURIs = []string{cfg.RedirectURL()}
-	client.PostLogoutRedirectURIs = []string{base + "/"}
-	if getenv("DEV_IDP_BACKCHANNEL_LOGOUT_URI") == "" {
-		client.BackchannelLogoutURI = base + "/auth/backchannel-logout"
-	}
-	if getenv("DEV_IDP_INITIATE_LOGIN_URL") == "" {
-		client.InitiateLoginURI = base + "/auth/login"
-	}
-	opts.Config.Logger = logger.With("component", "devidp")
-	if err := devidp.CheckAddr(opts.Addr, opts.AllowNonLoopback); err != nil {
-		return nil, nil, "", "", "", fmt.Errorf("DEV_IDP_ADDR: %w", err)
-	}
-	idp, err := devidp.New(opts.Config)
-	if err != nil {
-		return nil, nil, "", "", "", fmt.Errorf("development identity provider: %w", err)
-	}
-	var users []string
-	for _, u := range idp.Users() {
-		users = append(users, fmt.Sprintf("%s (%s)", u.Email, u.Name))
-	}
-	fmt.Fprint(stdout, banner("DEVELOPMENT IDENTITY PROVIDER",
-		"SCALEKIT_ENVIRONMENT_URL is not set: a built-in, Scalekit-compatible",
-		"identity provider runs in this process at "+idp.Issuer(),
-		"Test users: "+strings.Join(users, ", "),
-		"Admin page (end sessions, change roles, remove members): "+idp.Issuer()+"/dev/admin",
-		"Never use it in production; set SCALEKIT_ENVIRONMENT_URL, _CLIENT_ID, _CLIENT_SECRET."))
-	logger.Warn("development identity provider running", "issuer", idp.Issuer())
-	srv := &http.Server{Addr: opts.Addr, Handler: idp, ReadHeaderTimeout: 10 * time.Second}
-	return srv, idp, idp.Issuer(), client.ID, client.Secret, nil
-}
-
-// newWebhookSecret returns a Standard Webhooks secret: whsec_ and 32 random
-// bytes in base64.
-func newWebhookSecret() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails; see crypto/rand.Read
-	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+// devIDP is the built-in identity provider, run beside the server when
+// SCALEKIT_ENVIRONMENT_URL is unset (see startDevIDP).
+type devIDP struct {
+	srv   *http.Server // not yet listening
+	close func()       // ends its background deliveries, once srv has stopped
 }
 
 func banner(title string, lines ...string) string {

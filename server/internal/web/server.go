@@ -66,11 +66,7 @@ func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
 // formOrigin is the environment's origin: the hosted login page is a form
 // navigation away from us, which CSP's form-action must allow.
 func formOrigin(cfg config.Config) string {
-	env := cfg.ScalekitEnvironmentURL
-	if env == "" {
-		env = "http://" + cfg.DevIDPAddr
-	}
-	u, err := url.Parse(env)
+	u, err := url.Parse(cfg.ScalekitEnvironmentURL)
 	if err != nil {
 		return ""
 	}

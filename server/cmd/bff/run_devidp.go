@@ -1,3 +1,5 @@
+//go:build !nodevidp
+
 package main
 
 import (

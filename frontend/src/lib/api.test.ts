@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { api, ApiError } from './api';
+import { api, ApiError, get, type GetPath, type ResponseBody } from './api';
 
 const fetchMock = vi.fn<typeof fetch>();
 
@@ -28,6 +28,29 @@ function sentInit(): RequestInit {
 function sentHeaders(): Record<string, string> {
   return sentInit().headers as Record<string, string>;
 }
+
+describe('get', () => {
+  it('GETs a path of the OpenAPI document and resolves its answer', async () => {
+    fetchMock.mockResolvedValue(json(200, { authenticated: false }));
+    const session = await get('/api/session');
+    expect(session.authenticated).toBe(false);
+    expect(fetchMock.mock.calls[0]?.[0]).toBe('/api/session');
+    expect(sentInit().method).toBe('GET');
+  });
+
+  it('ties each path to its answer type', async () => {
+    expectTypeOf<GetPath>().toEqualTypeOf<'/api/me' | '/api/session' | '/api/sessions' | '/healthz' | '/readyz'>();
+    fetchMock.mockImplementation(async () => json(200, {}));
+    expectTypeOf(get('/api/me')).resolves.toEqualTypeOf<ResponseBody<'/api/me', 'get'>>();
+    // @ts-expect-error not a path the OpenAPI document lists
+    await get('/api/nothing');
+    // @ts-expect-error only GETs: /auth/logout is a POST
+    await get('/auth/logout');
+    // @ts-expect-error /api/me answers the user, not a list of sessions
+    const sessions: ResponseBody<'/api/sessions', 'get'> = await get('/api/me');
+    expect(sessions).toEqual({});
+  });
+});
 
 describe('api', () => {
   it('sends the cookie same-origin and parses JSON', async () => {

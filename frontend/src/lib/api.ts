@@ -52,6 +52,11 @@ export type ResponseBody<
   ? T
   : never;
 
+/** The paths whose GET answers 200 with JSON, per the OpenAPI document. */
+export type GetPath = {
+  [P in keyof paths]: ResponseBody<P, 'get'> extends never ? never : P;
+}[keyof paths];
+
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RequestOptions {
@@ -64,6 +69,16 @@ export interface RequestOptions {
 // cross-site form cannot set it, and no CORS is allowed, so a cross-site fetch cannot either.
 const unsafeMethods = new Set<Method>(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/**
+ * GETs one of the OpenAPI document's paths and resolves its 200 answer, typed
+ * from the document: a path it does not list, or a use of the answer as another
+ * type, does not compile.
+ */
+export function get<P extends GetPath>(path: P, options: { signal?: AbortSignal } = {}): Promise<ResponseBody<P, 'get'>> {
+  return api<ResponseBody<P, 'get'>>(path, { signal: options.signal });
+}
+
+/** Any call; GETs go through get, which knows their types. */
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
   const method = options.method ?? 'GET';
   const headers: Record<string, string> = { Accept: 'application/json' };

@@ -1,5 +1,5 @@
 import { queryOptions, useMutation, useQuery } from '@tanstack/react-query';
-import { api, type ResponseBody } from '../../lib/api';
+import { api, get, type ResponseBody } from '../../lib/api';
 import { announceSignedOut } from './broadcast';
 import { markSignedOut } from './signed-out';
 
@@ -9,7 +9,7 @@ export type Logout = ResponseBody<'/auth/logout', 'post'>;
 export const sessionQueryKey = ['session'] as const;
 
 export function getSession(signal?: AbortSignal): Promise<SessionState> {
-  return api<SessionState>('/api/session', { signal });
+  return get('/api/session', { signal });
 }
 
 // Always 200, so the SPA can bootstrap without an error. Never stale for long: a

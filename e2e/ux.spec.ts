@@ -123,6 +123,9 @@ for (const size of sizes) {
       await expect(page.getByRole('heading', { level: 1, name: 'Dashboard' })).toBeVisible();
       const other = await context.newPage();
       await other.goto('/sessions');
+      // Open, and signed in, before the session ends: a tab that never saw its
+      // visitor signed in goes to sign-in instead.
+      await expect(other.getByRole('heading', { name: 'Where you are signed in' })).toBeVisible();
       await page.getByRole('banner').getByRole('button', { name: 'Sign out' }).click();
 
       await expect(other.getByRole('alert')).toContainText('Your session has ended');

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every test: Go (gofmt, vet,
 # staticcheck; unit and integration tests against a real Redis, with the race
-# detector), the frontend checks, a start-up smoke test of the shipped binary,
-# and the Playwright end-to-end suite in Chromium.
+# detector; also the Docker image's -tags nodevidp build), the frontend
+# checks, a start-up smoke test of the Docker image's binaries, and the
+# Playwright end-to-end suite in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
@@ -31,7 +32,7 @@ npm ci --no-audit --no-fund --loglevel=error
 step "Frontend: types, unit tests, API types, build, bundle budget"
 npm run test:frontend
 
-step "Go: gofmt, vet, staticcheck (pinned in go.mod), tests (race detector, real Redis)"
+step "Go: gofmt, vet, staticcheck (pinned in go.mod), tests (race detector, real Redis), each build"
 unformatted="$(gofmt -l server)"
 if [ -n "$unformatted" ]; then
   echo "test.sh: gofmt -l lists files to format (run gofmt -w server):" >&2
@@ -41,8 +42,13 @@ fi
 go vet ./server/...
 go tool staticcheck ./server/...
 go test -race -count=1 ./server/...
+# The Docker image's build leaves the built-in identity provider out.
+go build -tags nodevidp ./server/...
+go vet -tags nodevidp ./server/...
+go tool staticcheck -tags nodevidp ./server/cmd/bff
+go test -race -count=1 -tags nodevidp ./server/cmd/bff
 
-step "Start-up smoke test of the shipped binary"
+step "Start-up smoke test of the Docker image's binaries (-tags nodevidp server, cmd/devidp)"
 scripts/smoke.sh
 
 step "End-to-end: Playwright in headless Chromium"

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../lib/api';
-import { endsSession, shouldRetry } from './query-client';
+import { endsSession } from '../features/session/session-ended';
+import { shouldRetry } from './query-client';
 
 describe('shouldRetry', () => {
   it.each([400, 401, 403, 404, 429])('never retries a %i', (status) => {
-    expect(shouldRetry(0, new ApiError(status, 'x', 'x'))).toBe(false);
+    expect(shouldRetry(0, new ApiError(status, 'unknown', 'x'))).toBe(false);
   });
 
   it('retries a 503 or a network error twice', () => {
@@ -21,7 +22,7 @@ describe('endsSession', () => {
   });
 
   it("leaves it alone on a remote API's 401 and on other errors", () => {
-    expect(endsSession(new ApiError(401, 'invalid_token', 'x'))).toBe(false);
+    // An upstream's own code (say invalid_token) reads as 'unknown'.
     expect(endsSession(new ApiError(401, 'unknown', 'x'))).toBe(false);
     expect(endsSession(new ApiError(403, 'csrf_failed', 'x'))).toBe(false);
   });

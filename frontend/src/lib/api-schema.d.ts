@@ -915,10 +915,15 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Error: {
-            /** @enum {string} */
-            error: "unauthenticated" | "csrf_failed" | "forbidden" | "not_found" | "bad_request" | "method_not_allowed" | "payload_too_large" | "rate_limited" | "internal" | "upstream_unavailable" | "session_store_unavailable" | "identity_provider_unavailable";
+            error: components["schemas"]["ErrorCode"];
+            /** @description written for a person; never the cause, which is logged with the request id */
             message: string;
         };
+        /**
+         * @description The codes of JSON error answers, with their status: unauthenticated 401, csrf_failed 403, forbidden 403, not_found 404, bad_request 400, method_not_allowed 405, payload_too_large 413, rate_limited 429, internal 500, upstream_unavailable 502 (remote API proxy), session_store_unavailable 503, identity_provider_unavailable 503.
+         * @enum {string}
+         */
+        ErrorCode: "unauthenticated" | "csrf_failed" | "forbidden" | "not_found" | "bad_request" | "method_not_allowed" | "payload_too_large" | "rate_limited" | "internal" | "upstream_unavailable" | "session_store_unavailable" | "identity_provider_unavailable";
         User: {
             /** @description Scalekit user id, usr_… */
             id: string;

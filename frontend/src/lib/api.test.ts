@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { api, ApiError } from './api';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { api, ApiError, get, type GetPath, type ResponseBody } from './api';
 
 const fetchMock = vi.fn<typeof fetch>();
 
@@ -28,6 +28,31 @@ function sentInit(): RequestInit {
 function sentHeaders(): Record<string, string> {
   return sentInit().headers as Record<string, string>;
 }
+
+describe('get', () => {
+  it('GETs a path of the OpenAPI document and resolves its answer', async () => {
+    fetchMock.mockResolvedValue(json(200, { authenticated: false }));
+    const session = await get('/api/session');
+    expect(session.authenticated).toBe(false);
+    expect(fetchMock.mock.calls[0]?.[0]).toBe('/api/session');
+    expect(sentInit().method).toBe('GET');
+  });
+
+  it('ties each path to its answer type', async () => {
+    expectTypeOf<GetPath>().toEqualTypeOf<
+      '/api/me' | '/api/session' | '/api/sessions' | '/api/demo/hello' | '/healthz' | '/readyz'
+    >();
+    fetchMock.mockImplementation(async () => json(200, {}));
+    expectTypeOf(get('/api/me')).resolves.toEqualTypeOf<ResponseBody<'/api/me', 'get'>>();
+    // @ts-expect-error not a path the OpenAPI document lists
+    await get('/api/nothing');
+    // @ts-expect-error only GETs: /auth/logout is a POST
+    await get('/auth/logout');
+    // @ts-expect-error /api/me answers the user, not a list of sessions
+    const sessions: ResponseBody<'/api/sessions', 'get'> = await get('/api/me');
+    expect(sessions).toEqual({});
+  });
+});
 
 describe('api', () => {
   it('sends the cookie same-origin and parses JSON', async () => {
@@ -78,6 +103,18 @@ describe('api', () => {
     const err = await api('/api/me').catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 502, code: 'unknown' });
     expect((err as ApiError).message).not.toContain('<h1>');
+  });
+
+  it('gives a code the OpenAPI document does not list as unknown, keeping the message', async () => {
+    fetchMock.mockResolvedValue(json(418, { error: 'teapot', message: 'I am a teapot.' }));
+    await expect(api('/api/me')).rejects.toMatchObject({ status: 418, code: 'unknown', message: 'I am a teapot.' });
+  });
+
+  it('types the code from the OpenAPI enum', () => {
+    expectTypeOf<ApiError['code']>().toExtend<string>();
+    expectTypeOf<'upstream_unavailable'>().toExtend<ApiError['code']>();
+    // @ts-expect-error not a code of the server's or of this client's
+    new ApiError(400, 'teapot', 'x');
   });
 
   it('ignores an error body of the wrong shape', async () => {

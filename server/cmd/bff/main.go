@@ -1,6 +1,8 @@
 // Command bff runs the backend-for-frontend: the SPA, the login flow and the
 // session API. With no SCALEKIT_ENVIRONMENT_URL it also runs the built-in
-// development identity provider, and with no REDIS_URL an in-memory store.
+// development identity provider (built with -tags nodevidp, as in the Docker
+// image, it has none and refuses to start), and with no REDIS_URL an
+// in-memory store.
 package main
 
 import (

@@ -2,21 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/example/scalekit-bff/server/internal/config"
-	"github.com/example/scalekit-bff/server/internal/demoapi"
-	"github.com/example/scalekit-bff/server/internal/devidp"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 	"github.com/example/scalekit-bff/server/internal/spa"
@@ -32,38 +26,22 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	}
 	logger := newLogger(cfg, stdout)
 
-	envURL, clientID, clientSecret := cfg.ScalekitEnvironmentURL, cfg.ScalekitClientID, cfg.ScalekitClientSecret
+	idp, err := startDevIDP(ctx, cfg, logger, stdout)
+	if err != nil {
+		return err
+	}
 	var idpErr chan error
-	if cfg.UseDevIDP() {
-		if cfg.ScalekitWebhookSecret == "" {
-			// The built-in provider signs its webhooks with a secret it shares
-			// with this app only; it lives as long as the process.
-			cfg.ScalekitWebhookSecret = newWebhookSecret()
-		}
-		var idp *http.Server
-		var provider *devidp.Server
-		idp, provider, envURL, clientID, clientSecret, err = startDevIDP(cfg, getenv, logger, stdout)
-		if err != nil {
-			return err
-		}
+	if idp != nil {
 		idpErr = make(chan error, 1)
-		go func() { idpErr <- idp.ListenAndServe() }()
-		defer provider.Close() // after the listener: its webhook retries stop
-		defer shutdown(idp)
-		if len(cfg.RemoteAPIs) == 0 {
-			demoURL, stopDemo, err := startDemoAPI(ctx, envURL, clientID, logger, stdout)
-			if err != nil {
-				return err
-			}
-			defer stopDemo()
-			cfg.RemoteAPIs = []config.RemoteAPI{{Prefix: "/api/demo", Upstream: demoURL}}
-		}
-		// From here on the built-in provider is the environment (the CSP's
-		// form-action names its origin, for one).
-		cfg.ScalekitEnvironmentURL = envURL
+		go func() { idpErr <- idp.srv.ListenAndServe() }()
+		defer idp.close() // after the listener: its webhook retries stop
+		defer shutdown(idp.srv)
 	}
 
-	auth, err := scalekit.New(ctx, scalekit.Config{EnvironmentURL: envURL, Issuer: cfg.ScalekitIssuer, ClientID: clientID, ClientSecret: clientSecret, Logger: logger})
+	auth, err := scalekit.New(ctx, scalekit.Config{
+		EnvironmentURL: cfg.ScalekitEnvironmentURL, Issuer: cfg.ScalekitIssuer,
+		ClientID: cfg.ScalekitClientID, ClientSecret: cfg.ScalekitClientSecret, Logger: logger,
+	})
 	if err != nil {
 		return fmt.Errorf("scalekit client: %w", err)
 	}
@@ -89,13 +67,17 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	// neither).
 	sessions.SetDirectory(auth, 0)
 
+	var serverOpts []web.Option
+	if idp != nil {
+		serverOpts = append(serverOpts, web.WithRemoteAPIs(idp.remoteAPIs...))
+	}
 	app := spa.New()
 	if !app.Built() {
 		logger.Warn("the SPA is not built; / shows a placeholder (run npm ci && npm run build)")
 	}
 
 	srv := &http.Server{
-		Handler:           web.NewServer(logger, cfg, sessions, auth, app),
+		Handler:           web.NewServer(logger, cfg, sessions, auth, app, serverOpts...),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -168,92 +150,13 @@ func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*ses
 	return sessions, func() { _ = pool.Close() }, nil
 }
 
-// startDevIDP builds the built-in identity provider with this app registered
-// as its client, and returns its server (not yet listening), the provider,
-// and how to reach it. The provider sends its webhooks to this app
-// (DEV_IDP_WEBHOOK_URL, default APP_BASE_URL/webhooks/scalekit), signed with
-// the app's webhook secret.
-func startDevIDP(cfg config.Config, getenv func(string) string, logger *slog.Logger, stdout io.Writer) (*http.Server, *devidp.Server, string, string, string, error) {
-	if cfg.Production() {
-		return nil, nil, "", "", "", errors.New("SCALEKIT_ENVIRONMENT_URL: required when APP_ENV=production")
-	}
-	opts, err := devidp.OptionsFromEnv(func(k string) string {
-		switch k {
-		case "SCALEKIT_WEBHOOK_SECRET":
-			return cfg.ScalekitWebhookSecret
-		case "APP_BASE_URL":
-			return cfg.BaseURL.String()
-		}
-		return getenv(k)
-	})
-	if err != nil {
-		return nil, nil, "", "", "", fmt.Errorf("configuration:\n%w", err)
-	}
-	base := cfg.BaseURL.String()
-	client := &opts.Config.Clients[0]
-	client.RedirectURIs = []string{cfg.RedirectURL()}
-	client.PostLogoutRedirectURIs = []string{base + "/"}
-	if getenv("DEV_IDP_BACKCHANNEL_LOGOUT_URI") == "" {
-		client.BackchannelLogoutURI = base + "/auth/backchannel-logout"
-	}
-	if getenv("DEV_IDP_INITIATE_LOGIN_URL") == "" {
-		client.InitiateLoginURI = base + "/auth/login"
-	}
-	opts.Config.Logger = logger.With("component", "devidp")
-	// A custom claim, as a Scalekit environment can add one (Token Claims):
-	// the demo API greets the user by it.
-	opts.Config.AccessTokenClaims = map[string]string{"given_name": "user.given_name"}
-	if err := devidp.CheckAddr(opts.Addr, opts.AllowNonLoopback); err != nil {
-		return nil, nil, "", "", "", fmt.Errorf("DEV_IDP_ADDR: %w", err)
-	}
-	idp, err := devidp.New(opts.Config)
-	if err != nil {
-		return nil, nil, "", "", "", fmt.Errorf("development identity provider: %w", err)
-	}
-	var users []string
-	for _, u := range idp.Users() {
-		users = append(users, fmt.Sprintf("%s (%s)", u.Email, u.Name))
-	}
-	fmt.Fprint(stdout, banner("DEVELOPMENT IDENTITY PROVIDER",
-		"SCALEKIT_ENVIRONMENT_URL is not set: a built-in, Scalekit-compatible",
-		"identity provider runs in this process at "+idp.Issuer(),
-		"Test users: "+strings.Join(users, ", "),
-		"Admin page (end sessions, change roles, remove members): "+idp.Issuer()+"/dev/admin",
-		"Never use it in production; set SCALEKIT_ENVIRONMENT_URL, _CLIENT_ID, _CLIENT_SECRET."))
-	logger.Warn("development identity provider running", "issuer", idp.Issuer())
-	srv := &http.Server{Addr: opts.Addr, Handler: idp, ReadHeaderTimeout: 10 * time.Second}
-	return srv, idp, idp.Issuer(), client.ID, client.Secret, nil
-}
-
-// startDemoAPI serves the demo API in-process on a free loopback port, for
-// the zero-config run to route /api/demo to, and returns its URL and how to
-// stop it. It accepts the built-in provider's access tokens for clientID.
-func startDemoAPI(ctx context.Context, issuer, clientID string, logger *slog.Logger, stdout io.Writer) (*url.URL, func(), error) {
-	api, err := demoapi.New(ctx, demoapi.Config{Issuer: issuer, Audience: clientID, Logger: logger.With("component", "demoapi")})
-	if err != nil {
-		return nil, nil, fmt.Errorf("demo API: %w", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, fmt.Errorf("demo API: %w", err)
-	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	go func() { _ = srv.Serve(ln) }()
-	u := &url.URL{Scheme: "http", Host: ln.Addr().String()}
-	fmt.Fprint(stdout, banner("DEMO API",
-		"REMOTE_APIS is not set: the SPA calls a demo API through the BFF at /api/demo",
-		"(GET /api/demo/hello, /api/demo/events), served in-process at "+u.String()+".",
-		"It accepts only a valid access token; set REMOTE_APIS to route your own APIs."))
-	logger.Info("demo API running", "url", u.String(), "prefix", "/api/demo")
-	return u, func() { shutdown(srv) }, nil
-}
-
-// newWebhookSecret returns a Standard Webhooks secret: whsec_ and 32 random
-// bytes in base64.
-func newWebhookSecret() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails; see crypto/rand.Read
-	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+// devIDP is the built-in identity provider, run beside the server when
+// SCALEKIT_ENVIRONMENT_URL is unset (see startDevIDP).
+type devIDP struct {
+	srv   *http.Server // not yet listening
+	close func()       // ends its background deliveries, once srv has stopped
+	// remoteAPIs route /api/demo to the demo API when REMOTE_APIS is unset.
+	remoteAPIs []config.RemoteAPI
 }
 
 func banner(title string, lines ...string) string {

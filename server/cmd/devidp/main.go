@@ -1,6 +1,6 @@
 // Command devidp runs the development identity provider on its own, for
 // docker-compose and the end-to-end tests. It is configured by the DEV_IDP_*
-// variables of devidp.OptionsFromEnv, refuses to start when
+// variables that config.LoadDevIDP reads, refuses to start when
 // APP_ENV=production, listens only on loopback unless
 // DEV_IDP_ALLOW_NON_LOOPBACK=true, and stops gracefully on SIGINT or SIGTERM.
 package main
@@ -19,7 +19,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/devidp"
+	"github.com/example/scalekit-bff/server/internal/devidpconfig"
 )
 
 func main() {
@@ -64,30 +66,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; configure with DEV_IDP_* variables (see -h)", flags.Args())
 	}
-	if getenv("APP_ENV") == "production" {
-		return errors.New("refusing to start with APP_ENV=production: anyone who reaches the development identity provider can sign in as anyone")
-	}
-	opts, err := devidp.OptionsFromEnv(getenv)
+	d, err := config.LoadDevIDP(getenv)
 	if err != nil {
-		return err
-	}
-	if err := devidp.CheckAddr(opts.Addr, opts.AllowNonLoopback); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	ln, err := net.Listen("tcp", opts.Addr)
+	ln, err := net.Listen("tcp", d.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer ln.Close()
-	if getenv("DEV_IDP_ISSUER") == "" {
-		opts.Config.Issuer = "http://" + issuerHost(ln.Addr())
-	}
 	logger := slog.New(slog.NewTextHandler(stdout, nil))
-	opts.Config.Logger = logger
-	idp, err := devidp.New(opts.Config)
+	// The listener's own address, which matters for port 0.
+	idp, err := devidpconfig.New(d, d.IssuerAt(ln.Addr().String()), logger)
 	if err != nil {
 		return err
 	}
@@ -119,18 +112,4 @@ func serve(ctx context.Context, logger *slog.Logger, ln net.Listener, idp *devid
 	}
 	logger.Info("development identity provider stopped")
 	return nil
-}
-
-// issuerHost is the address the listener got (which matters for port 0),
-// with an unspecified host shown as localhost.
-func issuerHost(addr net.Addr) string {
-	tcp, ok := addr.(*net.TCPAddr)
-	if !ok {
-		return addr.String()
-	}
-	host := tcp.IP.String()
-	if tcp.IP.IsUnspecified() {
-		host = "localhost"
-	}
-	return net.JoinHostPort(host, fmt.Sprint(tcp.Port))
 }

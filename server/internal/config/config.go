@@ -21,8 +21,10 @@ type Config struct {
 	// in-memory store, insecure cookies and the built-in identity provider.
 	Env string
 
-	// ScalekitEnvironmentURL is the environment (issuer) URL. Empty means the
-	// built-in development identity provider runs in-process.
+	// ScalekitEnvironmentURL is the environment (issuer) URL the server signs
+	// people in with: SCALEKIT_ENVIRONMENT_URL, or, when that is unset, the
+	// built-in provider's issuer (see DevIDP). ScalekitClientID,
+	// ScalekitClientSecret and ScalekitWebhookSecret are then its client's.
 	ScalekitEnvironmentURL string
 	// ScalekitIssuer (SCALEKIT_ISSUER) is the "iss" the environment's
 	// discovery document and tokens carry, when a custom domain makes it
@@ -57,9 +59,9 @@ type Config struct {
 	// false gives a plain "sid" cookie for plain-http development hosts.
 	CookieSecure bool
 
-	// DevIDPAddr is where the built-in identity provider listens
-	// (DEV_IDP_ADDR, default 127.0.0.1:8081).
-	DevIDPAddr string
+	// DevIDP is the built-in identity provider that runs in the server's
+	// process when SCALEKIT_ENVIRONMENT_URL is unset; nil when it is set.
+	DevIDP *DevIDP
 
 	// TrustedProxies (TRUSTED_PROXIES, comma-separated CIDRs, default none)
 	// are the peers whose X-Forwarded-For is believed, read from the right:
@@ -83,7 +85,7 @@ type Config struct {
 func (c Config) Production() bool { return c.Env == "production" }
 
 // UseDevIDP reports whether the built-in identity provider should start.
-func (c Config) UseDevIDP() bool { return c.ScalekitEnvironmentURL == "" }
+func (c Config) UseDevIDP() bool { return c.DevIDP != nil }
 
 // RedirectURL is the OAuth redirect URI registered with the environment.
 func (c Config) RedirectURL() string { return c.BaseURL.JoinPath("/auth/callback").String() }
@@ -92,15 +94,8 @@ func (c Config) RedirectURL() string { return c.BaseURL.JoinPath("/auth/callback
 // variable, each reading "NAME: want ..., got ...".
 func Load(getenv func(string) string) (Config, error) {
 	var errs []error
-	bad := func(name, want, got string) {
-		errs = append(errs, fmt.Errorf("%s: want %s, got %q", name, want, got))
-	}
-	get := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
+	bad := func(name, want, got string) { errs = append(errs, badValue(name, want, got)) }
+	get := func(name, def string) string { return lookup(getenv, name, def) }
 
 	c := Config{
 		Env:                    get("APP_ENV", "development"),
@@ -112,7 +107,6 @@ func Load(getenv func(string) string) (Config, error) {
 		ListenAddr:             get("LISTEN_ADDR", ":8080"),
 		RedisURL:               get("REDIS_URL", ""),
 		RedisKeyPrefix:         get("REDIS_KEY_PREFIX", "bff:"),
-		DevIDPAddr:             get("DEV_IDP_ADDR", "127.0.0.1:8081"),
 	}
 
 	base, err := parseBaseURL(get("APP_BASE_URL", "http://localhost:8080"))
@@ -145,9 +139,6 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		bad("LISTEN_ADDR", "host:port such as :8080", c.ListenAddr)
-	}
-	if _, _, err := net.SplitHostPort(c.DevIDPAddr); err != nil {
-		bad("DEV_IDP_ADDR", "host:port such as 127.0.0.1:8081", c.DevIDPAddr)
 	}
 
 	if c.RedisURL != "" {
@@ -208,7 +199,24 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("SCALEKIT_ENVIRONMENT_URL", "an https URL when APP_ENV=production", c.ScalekitEnvironmentURL)
 		}
 	}
+	if c.ScalekitEnvironmentURL == "" && !c.Production() {
+		c.useDevIDP(getenv, &errs)
+	}
 	return c, errors.Join(errs...)
+}
+
+// lookup reads a variable with surrounding spaces trimmed; unset or blank
+// means def.
+func lookup(getenv func(string) string, name, def string) string {
+	if v := strings.TrimSpace(getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// badValue is the one shape of a configuration error: "NAME: want ..., got ...".
+func badValue(name, want, got string) error {
+	return fmt.Errorf("%s: want %s, got %q", name, want, got)
 }
 
 // minWebhookKey is the shortest webhook signing key accepted, in decoded

@@ -32,8 +32,8 @@ func TestLoadDefaults(t *testing.T) {
 	if c.RedisKeyPrefix != "bff:" {
 		t.Errorf("RedisKeyPrefix = %q; want bff:", c.RedisKeyPrefix)
 	}
-	if c.DevIDPAddr != "127.0.0.1:8081" {
-		t.Errorf("DevIDPAddr = %q; want 127.0.0.1:8081", c.DevIDPAddr)
+	if c.DevIDP.Addr != "127.0.0.1:8081" {
+		t.Errorf("DevIDP.Addr = %q; want 127.0.0.1:8081", c.DevIDP.Addr)
 	}
 }
 

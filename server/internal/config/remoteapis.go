@@ -141,6 +141,7 @@ func prefixesOf(apis []RemoteAPI) []string {
 	return out
 }
 
+// isLoopback reports whether a host name or IP address is this machine's.
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true

@@ -111,16 +111,8 @@
 //
 // # Environment
 //
-// OptionsFromEnv reads DEV_IDP_ADDR (default 127.0.0.1:8081),
-// DEV_IDP_ALLOW_NON_LOOPBACK ("true" to allow), DEV_IDP_ISSUER (default
-// http:// and the address, with an unspecified host shown as localhost),
-// DEV_IDP_ACCESS_TOKEN_TTL, DEV_IDP_ID_TOKEN_TTL, DEV_IDP_REFRESH_TOKEN_TTL,
-// DEV_IDP_CLIENT_ID (default dev-client), DEV_IDP_CLIENT_SECRET (default
-// dev-secret), DEV_IDP_REDIRECT_URIS (comma-separated; default
-// http://localhost:8080/auth/callback), DEV_IDP_POST_LOGOUT_REDIRECT_URIS
-// (default http://localhost:8080/), DEV_IDP_BACKCHANNEL_LOGOUT_URI,
-// DEV_IDP_INITIATE_LOGIN_URL (default /auth/login at the first redirect URI's
-// origin), DEV_IDP_WEBHOOK_URL (default APP_BASE_URL/webhooks/scalekit when
-// SCALEKIT_WEBHOOK_SECRET is set) and SCALEKIT_WEBHOOK_SECRET, which signs
-// the webhooks and is required with DEV_IDP_WEBHOOK_URL.
+// The package reads no variables. The server (cmd/bff, when
+// SCALEKIT_ENVIRONMENT_URL is unset) and the provider on its own
+// (cmd/devidp) build its Config from the DEV_IDP_* variables that the config
+// package reads (config.DevIDP, config.LoadDevIDP).
 package devidp

@@ -144,17 +144,17 @@ func TestRefreshRereadsOrganizations(t *testing.T) {
 
 func TestAccessClaimsCarryExternalIDs(t *testing.T) {
 	rec := testRecord("usr_x", "")
-	rec.ApplyAccessClaims(&scalekit.AccessTokenClaims{
+	rec.applyAccessClaims(&scalekit.AccessTokenClaims{
 		SessionID: "ses_x", OrganizationID: "org_9", Roles: []string{"admin"},
 		ExternalOrganizationID: "crm-org", ExternalUserID: "crm-user",
 	})
 	got := []string{rec.User.SessionID, rec.OrganizationID, rec.OrganizationExternalID, rec.UserExternalID, rec.Roles[0]}
 	if diff := cmp.Diff([]string{"ses_x", "org_9", "crm-org", "crm-user", "admin"}, got); diff != "" {
-		t.Errorf("ApplyAccessClaims (-want +got):\n%s", diff)
+		t.Errorf("applyAccessClaims (-want +got):\n%s", diff)
 	}
 	// A token without an organization leaves the session's; nil changes nothing.
-	rec.ApplyAccessClaims(&scalekit.AccessTokenClaims{})
-	rec.ApplyAccessClaims(nil)
+	rec.applyAccessClaims(&scalekit.AccessTokenClaims{})
+	rec.applyAccessClaims(nil)
 	if rec.OrganizationID != "org_9" || rec.OrganizationExternalID != "" {
 		t.Errorf("after a token without oid or xoid: organization %q, external id %q; want org_9 and none", rec.OrganizationID, rec.OrganizationExternalID)
 	}

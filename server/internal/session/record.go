@@ -69,23 +69,6 @@ type Organization struct {
 	Name string `json:"name"`
 }
 
-// ApplyAccessClaims copies what a verified access token says about the
-// session: roles, permissions, organization and external ids. A token
-// without an organization leaves the session's.
-func (r *Record) ApplyAccessClaims(c *scalekit.AccessTokenClaims) {
-	if c == nil {
-		return // an opaque access token says nothing
-	}
-	r.Roles, r.Permissions = c.Roles, c.Permissions
-	r.UserExternalID, r.OrganizationExternalID = c.ExternalUserID, c.ExternalOrganizationID
-	if c.OrganizationID != "" {
-		r.OrganizationID = c.OrganizationID
-	}
-	if r.User.SessionID == "" {
-		r.User.SessionID = c.SessionID
-	}
-}
-
 // PendingLogin is one started login: what the callback must prove.
 type PendingLogin struct {
 	Nonce        string    `json:"n"`

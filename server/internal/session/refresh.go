@@ -131,84 +131,139 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 }
 
 // refreshLocked runs with the lock held: it re-reads the session (the fencing
-// check: the last holder may have finished), spends the refresh token and
-// saves the result with a compare-and-swap.
+// check: the last holder may have finished), spends the refresh token, and
+// acts on what the provider answered.
 func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error) {
 	rec, err := m.stored(ctx, key)
 	if err != nil || !m.due(rec) {
 		return rec, err
 	}
-	spent, staleMark := rec.RefreshToken, rec.TokensStaleSince
-	// Finish well inside the lock's lifetime, so no other instance can take
-	// the lock and spend the same token while this call is still running.
-	callCtx, cancel := context.WithTimeout(ctx, m.refreshes.opts.LockTTL*2/3)
-	resp, err := m.refresher.RefreshAccessToken(callCtx, spent)
-	cancel()
-	if refused, ok := errors.AsType[*scalekit.RefusedError](err); ok && refused.Code == "invalid_client" {
-		// Our credentials were refused, not the user's token: an operator must
-		// fix the client secret, and signing every user out would not help.
-		m.log.Error("the environment refused our client credentials (SCALEKIT_CLIENT_ID/SECRET)", "code", refused.Code)
+	resp, err := m.spend(ctx, rec.RefreshToken)
+	switch classifyRefresh(rec, resp, err) {
+	case refreshClientRefused:
+		m.log.Error("the environment refused our client credentials (SCALEKIT_CLIENT_ID/SECRET)", "code", refusedCode(err))
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
-	} else if ok {
-		// Another instance may have refreshed after all (its lock expired
-		// under it): then the refusal is of a token we no longer hold.
-		if cur, serr := m.stored(ctx, key); serr == nil && cur.RefreshToken != spent {
-			return cur, nil
-		}
-		m.log.Info("refresh token refused; ending session", "sub", rec.User.ID, "session", rec.PublicID, "code", refused.Code)
-		return nil, m.endStored(ctx, key, rec, fmt.Errorf("refresh refused: %w", err))
-	}
-	if err != nil && (resp == nil || resp.RefreshToken == "") {
+	case refreshRefused:
+		return m.refused(ctx, key, rec, err)
+	case refreshOutage:
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
-	}
-	if err == nil && resp.User != nil && resp.User.ID != rec.User.ID {
+	case refreshOtherSubject:
 		// OpenID Connect Core §12.2: a refreshed ID token names the same user.
 		m.log.Warn("refreshed ID token names another user; ending session", "sub", rec.User.ID, "session", rec.PublicID)
 		return nil, m.endStored(ctx, key, rec, errors.New("refreshed ID token has another subject"))
+	case refreshUnverified:
+		// Keep the rotated refresh token, which is the only one that works
+		// now; the unverified access token is not used.
+		saved, superseded, serr := m.saveRefresh(ctx, key, rec, func(next *Record) {
+			next.RefreshToken, next.RefreshTokenExpiresAt = resp.RefreshToken, resp.RefreshTokenExpiresAt
+		})
+		if serr != nil || superseded {
+			return saved, serr
+		}
+		return nil, fmt.Errorf("%w: refreshed tokens failed verification: %w", ErrProviderUnavailable, err)
 	}
-	verifyErr := err // the provider rotated the token but its answer failed verification
-	var orgs []Organization
-	var orgsOK bool
-	if verifyErr == nil {
-		// Memberships change at the provider as roles do: read them again.
-		orgs, orgsOK = m.organizations(ctx, rec.User.ID)
+	// Memberships change at the provider as roles do: read them again.
+	orgs, orgsOK := m.organizations(ctx, rec.User.ID)
+	staleMark := rec.TokensStaleSince
+	saved, superseded, err := m.saveRefresh(ctx, key, rec, func(next *Record) {
+		next.applyTokens(resp)
+		applyOrganizations(next, orgs, orgsOK)
+		if next.TokensStaleSince.Equal(staleMark) {
+			// Unless the provider reported another change during the call,
+			// these tokens show what it reported.
+			next.TokensStaleSince = time.Time{}
+		}
+	})
+	if err == nil && !superseded {
+		m.log.Info("access token refreshed", "sub", rec.User.ID, "session", rec.PublicID)
 	}
+	return saved, err
+}
+
+// refreshOutcome is what an answer to a refresh means for the session.
+type refreshOutcome int
+
+const (
+	refreshOK            refreshOutcome = iota
+	refreshRefused                      // the provider refused the refresh token: the session ends
+	refreshClientRefused                // it refused our client credentials: an operator must act; the session stays
+	refreshOutage                       // no usable answer (network, timeout, 5xx): the session stays
+	refreshUnverified                   // it rotated the refresh token, but its answer failed verification
+	refreshOtherSubject                 // the refreshed ID token names another user: the session ends
+)
+
+// classifyRefresh reads the provider's answer to spending rec's refresh token.
+func classifyRefresh(rec *Record, resp *scalekit.TokenResponse, err error) refreshOutcome {
+	if refused, ok := errors.AsType[*scalekit.RefusedError](err); ok {
+		// invalid_client refuses our credentials, not the user's token:
+		// signing every user out would not help.
+		if refused.Code == "invalid_client" {
+			return refreshClientRefused
+		}
+		return refreshRefused
+	}
+	switch {
+	case err != nil && (resp == nil || resp.RefreshToken == ""):
+		return refreshOutage
+	case err != nil:
+		return refreshUnverified
+	case resp.User != nil && resp.User.ID != rec.User.ID:
+		return refreshOtherSubject
+	}
+	return refreshOK
+}
+
+func refusedCode(err error) string {
+	if refused, ok := errors.AsType[*scalekit.RefusedError](err); ok {
+		return refused.Code
+	}
+	return ""
+}
+
+// spend spends a refresh token at the provider. The call finishes well inside
+// the lock's lifetime, so no other instance can take the lock and spend the
+// same token while it is still running.
+func (m *Manager) spend(ctx context.Context, token scalekit.Token) (*scalekit.TokenResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.refreshes.opts.LockTTL*2/3)
+	defer cancel()
+	return m.refresher.RefreshAccessToken(ctx, token)
+}
+
+// refused ends the session whose refresh token the provider refused, unless
+// another instance refreshed it after all (its lock expired under it): then
+// the refusal is of a token the session no longer holds.
+func (m *Manager) refused(ctx context.Context, key string, rec *Record, err error) (*Record, error) {
+	if cur, serr := m.stored(ctx, key); serr == nil && cur.RefreshToken != rec.RefreshToken {
+		return cur, nil
+	}
+	m.log.Info("refresh token refused; ending session", "sub", rec.User.ID, "session", rec.PublicID, "code", refusedCode(err))
+	return nil, m.endStored(ctx, key, rec, fmt.Errorf("refresh refused: %w", err))
+}
+
+// saveRefresh applies change to rec and saves it with a compare-and-swap,
+// returning what it saved. When another write got there first, a touch, the
+// change is applied to the new revision; a write that replaced the spent
+// refresh token wins, and saveRefresh returns its record as it is, with
+// superseded set. A store error loses the new refresh token, which exists
+// only in memory: the session will need a new login, but nothing is
+// corrupted.
+func (m *Manager) saveRefresh(ctx context.Context, key string, rec *Record, change func(*Record)) (saved *Record, superseded bool, err error) {
+	spent := rec.RefreshToken
 	for {
 		next := *rec
-		if verifyErr != nil {
-			// Keep the rotated refresh token, which is the only one that works
-			// now; the unverified access token is not used.
-			next.RefreshToken = resp.RefreshToken
-			next.RefreshTokenExpiresAt = resp.RefreshTokenExpiresAt
-		} else {
-			applyTokens(&next, resp)
-			applyOrganizations(&next, orgs, orgsOK)
-			if next.TokensStaleSince.Equal(staleMark) {
-				// Unless the provider reported another change during the
-				// call, these tokens show what it reported.
-				next.TokensStaleSince = time.Time{}
-			}
-		}
+		change(&next)
 		ok, err := m.write(ctx, key, &next, rec.rev)
 		if err != nil {
-			// The new refresh token exists only in memory now; it is lost and
-			// the session will need a new login, but nothing is corrupted.
-			return nil, err
-		}
-		if ok && verifyErr != nil {
-			return nil, fmt.Errorf("%w: refreshed tokens failed verification: %w", ErrProviderUnavailable, verifyErr)
+			return nil, false, err
 		}
 		if ok {
-			m.log.Info("access token refreshed", "sub", rec.User.ID, "session", rec.PublicID)
-			return &next, nil
+			return &next, false, nil
 		}
-		// Another write got there first. A touch: apply the tokens to the new
-		// revision. Anything that changed the refresh token: keep that.
 		if rec, err = m.stored(ctx, key); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if rec.RefreshToken != spent {
-			return rec, nil
+			return rec, true, nil
 		}
 	}
 }
@@ -220,26 +275,6 @@ func (m *Manager) endStored(ctx context.Context, key string, rec *Record, why er
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrNoSession, why)
-}
-
-func applyTokens(rec *Record, resp *scalekit.TokenResponse) {
-	rec.AccessToken = resp.AccessToken
-	rec.AccessTokenExpiresAt = resp.ExpiresAt
-	if resp.RefreshToken != "" {
-		rec.RefreshToken = resp.RefreshToken
-		rec.RefreshTokenExpiresAt = resp.RefreshTokenExpiresAt
-	}
-	if resp.IDToken != "" {
-		rec.IDToken = resp.IDToken
-	}
-	rec.ApplyAccessClaims(resp.Claims)
-	if u := resp.User; u != nil && u.ID == rec.User.ID {
-		sid := rec.User.SessionID
-		rec.User = *u
-		if rec.User.SessionID == "" {
-			rec.User.SessionID = sid
-		}
-	}
 }
 
 // stored reads a signed-in session straight from the store, bypassing the

@@ -24,15 +24,15 @@ func handleLogin(logger *slog.Logger, cfg config.Config, sessions *session.Manag
 	return func(c echo.Context) error {
 		q := c.QueryParams()
 		if q.Has("error") {
-			return loginError(c, logger, providerErrorCode(q.Get("error")),
-				fmt.Errorf("the environment sent the Initiate login URL the error %q", truncate(q.Get("error"), 64)))
+			return loginError(c, logger, newError(providerErrorCode(q.Get("error")),
+				fmt.Errorf("the environment sent the Initiate login URL the error %q", truncate(q.Get("error"), 64))))
 		}
 		if q.Has("idp_initiated_login") {
 			return startIdpInitiatedLogin(c, logger, cfg, sessions, auth, q.Get("idp_initiated_login"))
 		}
 		opts, err := authorizeOptions(q, prompt)
 		if err != nil {
-			return loginError(c, logger, "bad_request", err)
+			return loginError(c, logger, newError(codeBadRequest, err))
 		}
 		return startLogin(c, logger, cfg, sessions, auth, opts, safeReturnTo(q.Get("returnTo")))
 	}
@@ -48,13 +48,13 @@ func startLogin(c echo.Context, logger *slog.Logger, cfg config.Config, sessions
 	target, err := auth.GetAuthorizationURL(cfg.RedirectURL(), opts)
 	switch {
 	case errors.Is(err, scalekit.ErrUnavailable):
-		return loginError(c, logger, "identity_provider_unavailable", err)
+		return loginError(c, logger, err)
 	case err != nil:
-		return loginError(c, logger, "bad_request", err)
+		return loginError(c, logger, newError(codeBadRequest, err))
 	}
 	pending := session.PendingLogin{Nonce: nonce, CodeVerifier: verifier, ReturnTo: returnTo, Silent: opts.Prompt == "none"}
 	if err := sessions.StartLogin(c.Request().Context(), c.Response(), state, pending); err != nil {
-		return loginError(c, logger, "session_store_unavailable", err)
+		return loginError(c, logger, err)
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.Redirect(http.StatusFound, target)
@@ -73,7 +73,7 @@ func handleCallback(logger *slog.Logger, cfg config.Config, sessions *session.Ma
 		}
 		pending, ok, err := sessions.TakePendingLogin(ctx, q.Get("state"))
 		if err != nil {
-			return loginError(c, logger, "session_store_unavailable", err)
+			return loginError(c, logger, err)
 		}
 		if providerErr := q.Get("error"); providerErr != "" {
 			if ok && pending.Silent && silentSignInErrors[providerErr] {
@@ -84,43 +84,24 @@ func handleCallback(logger *slog.Logger, cfg config.Config, sessions *session.Ma
 			}
 			logger.Warn("provider returned an error to the callback", "provider_error", truncate(providerErr, 64), "known_state", ok)
 			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
-			return c.Redirect(http.StatusFound, "/login-error?error="+providerErrorCode(providerErr))
+			return c.Redirect(http.StatusFound, loginErrorURL(providerErrorCode(providerErr)))
 		}
 		if !ok {
-			return loginError(c, logger, "invalid_state", errors.New("state is not a pending login of this browser"))
+			return loginError(c, logger, newError(codeInvalidState, errors.New("state is not a pending login of this browser")))
 		}
 		resp, err := auth.AuthenticateWithCode(ctx, c.QueryParam("code"), cfg.RedirectURL(),
 			scalekit.AuthenticationOptions{CodeVerifier: pending.CodeVerifier, Nonce: pending.Nonce})
-		if errors.Is(err, scalekit.ErrUnavailable) {
-			return loginError(c, logger, "identity_provider_unavailable", err)
-		}
 		if err != nil {
-			return loginError(c, logger, "login_failed", err)
+			return loginError(c, logger, err) // identity_provider_unavailable, else login_failed
 		}
-		rec := newRecord(resp, c.Request().UserAgent(), c.RealIP())
+		rec := session.NewRecord(resp, truncate(c.Request().UserAgent(), 256), c.RealIP())
 		if err := sessions.SignIn(ctx, c.Response(), rec); err != nil {
-			return loginError(c, logger, "session_store_unavailable", err)
+			return loginError(c, logger, err)
 		}
 		logger.Info("login", "sub", rec.User.ID, "sid", rec.User.SessionID, "org", rec.OrganizationID)
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		return c.Redirect(http.StatusFound, pending.ReturnTo)
 	}
-}
-
-func newRecord(resp *scalekit.AuthenticationResponse, userAgent, ip string) session.Record {
-	rec := session.Record{
-		User:                  resp.User,
-		OrganizationID:        resp.User.OrganizationID,
-		AccessToken:           resp.AccessToken,
-		RefreshToken:          resp.RefreshToken,
-		IDToken:               resp.IDToken,
-		AccessTokenExpiresAt:  resp.ExpiresAt,
-		RefreshTokenExpiresAt: resp.RefreshTokenExpiresAt,
-		UserAgent:             truncate(userAgent, 256),
-		IP:                    ip,
-	}
-	rec.ApplyAccessClaims(resp.Claims)
-	return rec
 }
 
 // redirectErrorsToLoginError turns any error on a route a person opens (the
@@ -133,23 +114,27 @@ func redirectErrorsToLoginError(logger *slog.Logger) echo.MiddlewareFunc {
 			if err == nil || c.Response().Committed {
 				return err
 			}
-			code := classify(err).code
-			switch code {
-			case "session_store_unavailable", "identity_provider_unavailable", "rate_limited":
-			default:
-				code = "login_failed"
-			}
-			return loginError(c, logger, code, err)
+			return loginError(c, logger, err)
 		}
 	}
 }
 
-// loginError sends a person to the SPA's error page with a code of ours;
-// nothing from the request is reflected. The cause goes to the log.
-func loginError(c echo.Context, logger *slog.Logger, code string, cause error) error {
-	logger.Warn("login failed", "code", code, "err", cause, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+// loginError sends a person to the SPA's error page with err's code, as an
+// API answer would carry it (classify), when that page knows the code, and
+// login_failed otherwise; nothing from the request is reflected. err goes to
+// the log.
+func loginError(c echo.Context, logger *slog.Logger, err error) error {
+	code := classify(err).code
+	if codes[code].use&onLoginPage == 0 {
+		code = codeLoginFailed
+	}
+	logger.Warn("login failed", "code", code, "err", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
-	return c.Redirect(http.StatusFound, "/login-error?error="+url.QueryEscape(code))
+	return c.Redirect(http.StatusFound, loginErrorURL(code))
+}
+
+func loginErrorURL(code errorCode) string {
+	return "/login-error?error=" + url.QueryEscape(string(code))
 }
 
 type logoutResponse struct {

@@ -32,7 +32,7 @@ func handleBackchannelLogout(logger *slog.Logger, sessions *session.Manager, aut
 			return err
 		}
 		if err != nil {
-			return &apiError{status: http.StatusBadRequest, code: "bad_request", message: "The logout token is invalid.", cause: err}
+			return &apiError{code: codeBadRequest, message: "The logout token is invalid.", cause: err}
 		}
 		// Remember the jti for as long as the verifier would accept the token.
 		ttl := max(time.Until(claims.ExpiresAt), scalekit.LogoutTokenMaxAge+scalekit.LogoutTokenSkew)

@@ -143,18 +143,18 @@ const maxIdpInitiatedLogin = 8 << 10
 // A bad one goes to /login-error?error=invalid_idp_initiated_login.
 func startIdpInitiatedLogin(c echo.Context, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, token string) error {
 	if len(token) > maxIdpInitiatedLogin {
-		return loginError(c, logger, "invalid_idp_initiated_login", errors.New("idp_initiated_login is too long"))
+		return loginError(c, logger, newError(codeInvalidIdpInitiatedLogin, errors.New("idp_initiated_login is too long")))
 	}
 	claims, err := auth.GetIdpInitiatedLoginClaims(c.Request().Context(), token)
 	switch {
 	case errors.Is(err, scalekit.ErrUnavailable):
-		return loginError(c, logger, "identity_provider_unavailable", err)
+		return loginError(c, logger, err)
 	case err != nil:
-		return loginError(c, logger, "invalid_idp_initiated_login", err)
+		return loginError(c, logger, newError(codeInvalidIdpInitiatedLogin, err))
 	}
 	for _, v := range []string{claims.OrganizationID, claims.ConnectionID, claims.LoginHint} {
 		if !plainValue(v) || len(v) > 256 {
-			return loginError(c, logger, "invalid_idp_initiated_login", errors.New("idp_initiated_login has an odd claim value"))
+			return loginError(c, logger, newError(codeInvalidIdpInitiatedLogin, errors.New("idp_initiated_login has an odd claim value")))
 		}
 	}
 	logger.Info("IdP-initiated login", "org", claims.OrganizationID, "connection", claims.ConnectionID)
@@ -168,20 +168,20 @@ func startIdpInitiatedLogin(c echo.Context, logger *slog.Logger, cfg config.Conf
 
 // Provider errors a person may meet, mapped to our /login-error codes. An
 // error not listed is login_failed: nothing the provider sent is reflected.
-var providerErrorCodes = map[string]string{
-	"access_denied": "access_denied",
+var providerErrorCodes = map[string]errorCode{
+	"access_denied": codeAccessDenied,
 	// Scalekit documents no error for "not a member of the requested
 	// organization" (only invalid_organization_id, for an organization it
 	// cannot use); the built-in provider answers invalid_organization_id for
 	// both, so that the answer does not tell whether an organization exists.
-	"invalid_organization_id": "not_a_member",
+	"invalid_organization_id": codeNotAMember,
 }
 
-func providerErrorCode(providerErr string) string {
+func providerErrorCode(providerErr string) errorCode {
 	if code, ok := providerErrorCodes[providerErr]; ok {
 		return code
 	}
-	return "login_failed"
+	return codeLoginFailed
 }
 
 // silentSignInErrors are the answers to prompt=none that mean "the person

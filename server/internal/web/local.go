@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
@@ -13,7 +14,8 @@ import (
 type Option func(*serverOptions)
 
 type serverOptions struct {
-	routes []func(e *echo.Echo)
+	routes     []func(e *echo.Echo)
+	remoteAPIs []config.RemoteAPI
 }
 
 // WithRoutes lets add register routes of the product's own, beside the BFF's.
@@ -25,6 +27,12 @@ type serverOptions struct {
 //	})
 func WithRoutes(add func(e *echo.Echo)) Option {
 	return func(o *serverOptions) { o.routes = append(o.routes, add) }
+}
+
+// WithRemoteAPIs adds remote APIs to those of REMOTE_APIS (the zero-config
+// run's demo API, whose address is known only once it listens).
+func WithRemoteAPIs(apis ...config.RemoteAPI) Option {
+	return func(o *serverOptions) { o.remoteAPIs = append(o.remoteAPIs, apis...) }
 }
 
 // User is the signed-in user of a request that passed RequireSession.

@@ -170,10 +170,10 @@ func csrfGuard(everyMethod bool) echo.MiddlewareFunc {
 				}
 			}
 			if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-				return &apiError{status: http.StatusForbidden, code: "csrf_failed", message: "Cross-site requests are not allowed."}
+				return newError(codeCSRFFailed, nil)
 			}
 			if r.Header.Get("X-CSRF") != "1" {
-				return &apiError{status: http.StatusForbidden, code: "csrf_failed", message: "The X-CSRF: 1 header is required."}
+				return &apiError{code: codeCSRFFailed, message: "The X-CSRF: 1 header is required."}
 			}
 			return next(c)
 		}
@@ -181,5 +181,5 @@ func csrfGuard(everyMethod bool) echo.MiddlewareFunc {
 }
 
 func errRateLimited(echo.Context) error {
-	return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", message: "Too many requests. Please slow down."}
+	return newError(codeRateLimited, nil)
 }

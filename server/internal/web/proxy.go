@@ -163,7 +163,7 @@ func (p *remoteAPI) serve(c echo.Context) error {
 		}
 		for _, perm := range p.api.Permissions {
 			if !slices.Contains(u.Permissions, perm) {
-				return &apiError{status: http.StatusForbidden, code: "forbidden", message: "You do not have the permission this API needs.",
+				return &apiError{code: codeForbidden, message: "You do not have the permission this API needs.",
 					cause: fmt.Errorf("%s needs the permission %q", p.api.Prefix, perm)}
 			}
 		}
@@ -320,12 +320,12 @@ func (p *remoteAPI) proxyError(_ http.ResponseWriter, r *http.Request, err error
 	case r.Context().Err() != nil:
 		// The browser went away: nobody is left to answer.
 	default:
-		call.err = &apiError{status: http.StatusBadGateway, code: "upstream_unavailable",
+		call.err = &apiError{code: codeUpstreamUnavailable,
 			message: "The service behind this API is unavailable. Please try again in a moment.",
 			cause:   fmt.Errorf("remote API %s: %w", p.api.Prefix, err)}
 	}
 }
 
 func errPayloadTooLarge() *apiError {
-	return &apiError{status: http.StatusRequestEntityTooLarge, code: "payload_too_large", message: "The request body is too large."}
+	return &apiError{code: codePayloadTooLarge, message: "The request body is too large."}
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 
@@ -23,7 +22,7 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *s
 	// Routes a person opens get the login-error page for every failure.
 	person := redirectErrorsToLoginError(logger)
 	personLimited := limiter.limit(func(c echo.Context) error {
-		return loginError(c, logger, "rate_limited", errors.New("rate limited"))
+		return loginError(c, logger, errRateLimited(c))
 	})
 	e.GET("/auth/login", handleLogin(logger, cfg, sessions, auth, ""), person, personLimited, withSession)
 	e.GET("/auth/signup", handleLogin(logger, cfg, sessions, auth, "create"), person, personLimited, withSession)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -32,6 +33,9 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// The server's own copy: options add remote APIs without touching the
+	// caller's configuration.
+	cfg.RemoteAPIs = slices.Concat(cfg.RemoteAPIs, o.remoteAPIs)
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -81,11 +85,7 @@ func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
 // formOrigin is the environment's origin: the hosted login page is a form
 // navigation away from us, which CSP's form-action must allow.
 func formOrigin(cfg config.Config) string {
-	env := cfg.ScalekitEnvironmentURL
-	if env == "" {
-		env = "http://" + cfg.DevIDPAddr
-	}
-	u, err := url.Parse(env)
+	u, err := url.Parse(cfg.ScalekitEnvironmentURL)
 	if err != nil {
 		return ""
 	}

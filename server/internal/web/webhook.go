@@ -83,14 +83,14 @@ func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Man
 	return func(c echo.Context) error {
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		if verifier == nil {
-			return &apiError{status: http.StatusNotFound, code: "not_found", message: "Webhooks are not configured."}
+			return errNotFound("Webhooks are not configured.")
 		}
 		body, err := io.ReadAll(c.Request().Body)
 		if err != nil {
 			return err // the body limit's 413, or a broken connection
 		}
 		if err := verifier.Verify(body, c.Request().Header); err != nil {
-			return &apiError{status: http.StatusUnauthorized, code: "unauthenticated", message: "The webhook signature is missing or invalid.", cause: err}
+			return &apiError{code: codeUnauthenticated, message: "The webhook signature is missing or invalid.", cause: err}
 		}
 		var ev scalekitEvent
 		if err := json.Unmarshal(body, &ev); err != nil || ev.Type == "" {

@@ -1,12 +1,12 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import { api, type ResponseBody } from '../../lib/api';
+import { get, type ResponseBody } from '../../lib/api';
 
 // The demo API is a remote API (REMOTE_APIS): the BFF calls it with the user's access
 // token. The zero-configuration server routes /api/demo to it; elsewhere it is absent.
 export type DemoHello = ResponseBody<'/api/demo/hello', 'get'>;
 
 export function getDemoHello(signal?: AbortSignal): Promise<DemoHello> {
-  return api<DemoHello>('/api/demo/hello', { signal });
+  return get('/api/demo/hello', { signal });
 }
 
 export function demoHelloQueryOptions() {

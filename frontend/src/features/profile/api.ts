@@ -1,10 +1,10 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
-import { api, type ResponseBody } from '../../lib/api';
+import { get, type ResponseBody } from '../../lib/api';
 
 export type Me = ResponseBody<'/api/me', 'get'>;
 
 export function getMe(signal?: AbortSignal): Promise<Me> {
-  return api<Me>('/api/me', { signal });
+  return get('/api/me', { signal });
 }
 
 export function meQueryOptions() {

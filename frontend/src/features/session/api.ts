@@ -1,15 +1,15 @@
 import { queryOptions, useMutation, useQuery } from '@tanstack/react-query';
-import { api, type ResponseBody } from '../../lib/api';
-import { announceSignedOut } from './broadcast';
+import { api, get, type ResponseBody } from '../../lib/api';
 import { markSignedOut } from './signed-out';
 
 export type SessionState = ResponseBody<'/api/session', 'get'>;
 export type Logout = ResponseBody<'/auth/logout', 'post'>;
 
 export const sessionQueryKey = ['session'] as const;
+export const signOutMutationKey = ['sign-out'] as const;
 
 export function getSession(signal?: AbortSignal): Promise<SessionState> {
-  return api<SessionState>('/api/session', { signal });
+  return get('/api/session', { signal });
 }
 
 // Always 200, so the SPA can bootstrap without an error. Never stale for long: a
@@ -32,15 +32,16 @@ export function signOut(): Promise<Logout> {
 }
 
 /**
- * Ends the server session, tells this browser's other tabs, then leaves for the
- * provider's logout page (a top-level navigation: the only way to end the
- * provider's own session too), which returns to the landing page saying so.
+ * Ends the server session, then leaves for the provider's logout page (a
+ * top-level navigation: the only way to end the provider's own session too),
+ * which returns to the landing page saying so. This browser's other tabs hear
+ * of it first (see session-ended.ts).
  */
 export function useSignOut() {
   return useMutation({
+    mutationKey: signOutMutationKey,
     mutationFn: signOut,
     onSuccess: ({ logoutUrl }) => {
-      announceSignedOut();
       window.location.assign(markSignedOut(logoutUrl));
     },
   });

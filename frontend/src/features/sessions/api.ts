@@ -1,12 +1,12 @@
 import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, isApiError, type ResponseBody } from '../../lib/api';
+import { api, get, isApiError, type ResponseBody } from '../../lib/api';
 
 export type SessionSummary = ResponseBody<'/api/sessions', 'get'>[number];
 
 const sessionsQueryKey = ['sessions'] as const;
 
 export function getSessions(signal?: AbortSignal): Promise<SessionSummary[]> {
-  return api<SessionSummary[]>('/api/sessions', { signal });
+  return get('/api/sessions', { signal });
 }
 
 export function sessionsQueryOptions() {

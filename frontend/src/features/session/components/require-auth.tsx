@@ -4,7 +4,7 @@ import { ErrorMessage } from '../../../components/error-message';
 import { Loading } from '../../../components/loading';
 import { currentPath, loginUrl } from '../../../lib/return-to';
 import { useSession } from '../api';
-import { hasBeenAuthenticated, useSessionEnded } from '../session-ended';
+import { useSessionEnded, wasSignedIn } from '../session-ended';
 
 /**
  * Renders its children only for a signed-in visitor. A visitor who arrives
@@ -18,10 +18,10 @@ export function RequireAuth({ children }: { children: ReactNode }) {
   const location = useLocation();
   const authenticated = session.data?.authenticated;
 
-  // A tab that was signed in and no longer is has its session ended (the query
-  // cache's onSuccess in app/providers.tsx notices that); only a first visit redirects.
+  // A tab that was signed in and no longer is has its session ended (see
+  // session-ended.ts); only a first visit redirects.
   useEffect(() => {
-    if (authenticated === false && !hasBeenAuthenticated()) {
+    if (authenticated === false && !wasSignedIn()) {
       window.location.assign(loginUrl({ returnTo: currentPath(location) }));
     }
   }, [authenticated, location]);

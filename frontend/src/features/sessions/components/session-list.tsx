@@ -1,19 +1,15 @@
 import { useId, useState } from 'react';
-import { Badge } from '../../../components/badge';
-import { ConfirmDialog } from '../../../components/confirm-dialog';
 import { ErrorMessage } from '../../../components/error-message';
 import { Loading } from '../../../components/loading';
-import { formatDateTime, formatRelative } from '../../../lib/format';
-import { useRevokeOtherSessions, useRevokeSession, useSessions, type SessionSummary } from '../api';
+import { useSessions } from '../api';
 import { deviceLabels } from '../device-labels';
+import { RevokeDialog, type RevokeTarget } from './revoke-dialog';
+import { SessionItem } from './session-item';
 
-type Pending = { kind: 'one'; session: SessionSummary; device: string } | { kind: 'others' } | null;
-
+/** Where the person is signed in, with a way to sign each other device out. */
 export function SessionList() {
   const sessions = useSessions();
-  const revokeOne = useRevokeSession();
-  const revokeOthers = useRevokeOtherSessions();
-  const [confirming, setConfirming] = useState<Pending>(null);
+  const [target, setTarget] = useState<RevokeTarget | null>(null);
   const [status, setStatus] = useState('');
   const noOthersId = useId();
 
@@ -30,33 +26,6 @@ export function SessionList() {
 
   const others = sessions.data.filter((s) => !s.current);
   const labels = deviceLabels(sessions.data);
-  const mutation = confirming?.kind === 'others' ? revokeOthers : revokeOne;
-
-  function close() {
-    setConfirming(null);
-    revokeOne.reset();
-    revokeOthers.reset();
-  }
-
-  function confirm() {
-    if (confirming === null) return;
-    if (confirming.kind === 'one') {
-      const { session, device } = confirming;
-      revokeOne.mutate(session.id, {
-        onSuccess: () => {
-          setStatus(`Signed out ${device}.`);
-          close();
-        },
-      });
-    } else {
-      revokeOthers.mutate(undefined, {
-        onSuccess: () => {
-          setStatus('Signed out all other devices.');
-          close();
-        },
-      });
-    }
-  }
 
   return (
     <section className="card" aria-labelledby="sessions-heading">
@@ -69,7 +38,7 @@ export function SessionList() {
           className="button button-secondary"
           disabled={others.length === 0}
           aria-describedby={others.length === 0 ? noOthersId : undefined}
-          onClick={() => setConfirming({ kind: 'others' })}
+          onClick={() => setTarget({ kind: 'others' })}
         >
           Sign out all other devices
         </button>
@@ -79,92 +48,32 @@ export function SessionList() {
       </p>
       {sessions.isRefetching && <p className="muted">Updating…</p>}
       <ul className="session-list">
-        {sessions.data.map((session) => (
-          <SessionItem
-            key={session.id}
-            session={session}
-            device={labels.get(session.id) ?? ''}
-            onSignOut={(device) => setConfirming({ kind: 'one', session, device })}
-          />
-        ))}
+        {sessions.data.map((session) => {
+          const device = labels.get(session.id) ?? '';
+          return (
+            <SessionItem
+              key={session.id}
+              session={session}
+              device={device}
+              onSignOut={() => setTarget({ kind: 'one', id: session.id, device })}
+            />
+          );
+        })}
       </ul>
       {others.length === 0 && (
         <p className="muted" id={noOthersId}>
           You are not signed in anywhere else.
         </p>
       )}
-      <ConfirmDialog
-        open={confirming !== null}
-        title={confirming?.kind === 'others' ? 'Sign out all other devices?' : 'Sign out this device?'}
-        confirmLabel="Sign out"
-        pendingLabel="Signing out…"
-        pending={mutation.isPending}
-        onConfirm={confirm}
-        onCancel={close}
-      >
-        <p>
-          {confirming?.kind === 'one'
-            ? `${confirming.device} will be signed out at its next request.`
-            : `Every session except this one will be signed out (${others.length} in all).`}
-        </p>
-        {mutation.isError && (
-          <p className="inline-error" role="alert">
-            {mutation.error.message}
-          </p>
-        )}
-      </ConfirmDialog>
+      <RevokeDialog
+        target={target}
+        othersCount={others.length}
+        onDone={(done) => {
+          setStatus(done);
+          setTarget(null);
+        }}
+        onCancel={() => setTarget(null)}
+      />
     </section>
-  );
-}
-
-function SessionItem({
-  session,
-  device,
-  onSignOut,
-}: {
-  session: SessionSummary;
-  device: string;
-  onSignOut: (device: string) => void;
-}) {
-  const headingId = useId();
-  return (
-    <li className="session-item" aria-labelledby={headingId}>
-      <div className="session-main">
-        <h3 id={headingId} className="session-device">
-          {device} {session.current && <Badge tone="info">This device</Badge>}
-        </h3>
-        {/* The same three columns in every row, so they line up down the list. */}
-        <dl className="session-details">
-          <div>
-            <dt>Signed in</dt>
-            <dd>
-              <time dateTime={session.createdAt}>{formatDateTime(session.createdAt)}</time>
-            </dd>
-          </div>
-          <div>
-            <dt>Last active</dt>
-            <dd>
-              <time dateTime={session.lastSeenAt} title={formatDateTime(session.lastSeenAt)}>
-                {session.current ? 'Now' : formatRelative(session.lastSeenAt)}
-              </time>
-            </dd>
-          </div>
-          <div>
-            <dt>IP address</dt>
-            <dd>{session.ip || 'Unknown'}</dd>
-          </div>
-        </dl>
-      </div>
-      {!session.current && (
-        <button
-          type="button"
-          className="button button-secondary session-action"
-          aria-describedby={headingId}
-          onClick={() => onSignOut(device)}
-        >
-          Sign out
-        </button>
-      )}
-    </li>
   );
 }

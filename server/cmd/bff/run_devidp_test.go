@@ -1,0 +1,96 @@
+//go:build !nodevidp
+
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// In the zero-configuration run the built-in provider and the app share a
+// webhook secret: a role changed on the provider's admin page reaches the
+// app as a signed webhook that it accepts.
+func TestZeroConfigProviderWebhooksReachTheApp(t *testing.T) {
+	app, idp := freePort(t), freePort(t)
+	env := map[string]string{
+		"APP_ENV": "test", "LISTEN_ADDR": app, "APP_BASE_URL": "http://" + app, "DEV_IDP_ADDR": idp,
+	}
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run = %v; want a clean stop", err)
+		}
+	})
+	waitFor(t, "the app to listen", func() bool { return strings.Contains(out.String(), "BFF ready") })
+
+	resp, err := http.PostForm("http://"+idp+"/dev/admin/set-role",
+		url.Values{"user": {"usr_bob"}, "organization": {"org_acme"}, "role": {"admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK { // the redirect to the admin page, followed
+		t.Fatalf("admin set-role = %d; want the admin page", resp.StatusCode)
+	}
+	waitFor(t, "the webhook to be accepted", func() bool {
+		return strings.Contains(out.String(), `msg="webhook delivered"`) && strings.Contains(out.String(), "status=200")
+	})
+	if strings.Contains(out.String(), "whsec_") {
+		t.Error("the generated webhook secret reached the output")
+	}
+}
+
+// The zero-configuration run routes /api/demo to the demo API it starts,
+// and says so; with REMOTE_APIS set, it starts none.
+func TestZeroConfigRoutesTheDemoAPI(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		remoteAPIs string
+		wantStatus int
+		wantCode   string
+	}{
+		{"REMOTE_APIS unset", "", http.StatusUnauthorized, `"error":"unauthenticated"`},
+		{"REMOTE_APIS set", "/api/orders=http://127.0.0.1:9", http.StatusNotFound, `"error":"not_found"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app, idp := freePort(t), freePort(t)
+			env := map[string]string{
+				"APP_ENV": "test", "LISTEN_ADDR": app, "APP_BASE_URL": "http://" + app, "DEV_IDP_ADDR": idp, "REMOTE_APIS": tc.remoteAPIs,
+			}
+			out := &syncBuffer{}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
+			t.Cleanup(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("run = %v; want a clean stop", err)
+				}
+			})
+			waitFor(t, "the app to listen", func() bool { return strings.Contains(out.String(), "BFF ready") })
+			if got := strings.Contains(out.String(), "DEMO API"); got != (tc.remoteAPIs == "") {
+				t.Errorf("start-up output names the demo API: %t; want %t", got, tc.remoteAPIs == "")
+			}
+
+			req, _ := http.NewRequest(http.MethodGet, "http://"+app+"/api/demo/hello", nil)
+			req.Header.Set("X-CSRF", "1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus || !strings.Contains(string(body), tc.wantCode) {
+				t.Errorf("GET /api/demo/hello signed out = %d %s; want %d %s", resp.StatusCode, body, tc.wantStatus, tc.wantCode)
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/example/scalekit-bff/server/internal/config"
@@ -65,15 +66,15 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	defer closeStore()
 	sessions.SetRefresher(auth, session.RefreshOptions{Skew: cfg.TokenRefreshSkew})
 	// Devices signed out here are revoked at Scalekit by a worker that lives
-	// as long as the server (and stops before the store closes).
+	// as long as the server (and stops before the store closes). The session
+	// cache serves only while its Redis invalidation connections are up, which
+	// RunCache keeps up (it does nothing without a cache).
 	sessions.SetRevoker(auth, session.RevokeOptions{})
-	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
-	worker := make(chan struct{})
-	go func() {
-		sessions.RunRevocations(workerCtx)
-		close(worker)
-	}()
-	defer func() { stopWorker(); <-worker }()
+	workerCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var workers sync.WaitGroup
+	workers.Go(func() { sessions.RunRevocations(workerCtx) })
+	workers.Go(func() { sessions.RunCache(workerCtx) })
+	defer func() { stopWorkers(); workers.Wait() }()
 	// Organization names and the organizations to switch to come from the
 	// environment's REST API at sign-in and refresh (Scalekit's tokens carry
 	// neither).
@@ -133,7 +134,12 @@ func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*ses
 		Lifetime:     cfg.SessionLifetime,
 		CookieSecure: cfg.CookieSecure,
 		KeyPrefix:    cfg.RedisKeyPrefix,
-		Logger:       logger,
+		Cache: session.CacheOptions{
+			Off:        !cfg.SessionCache,
+			MaxEntries: cfg.SessionCacheMaxEntries,
+			MaxAge:     cfg.SessionCacheMaxAge,
+		},
+		Logger: logger,
 	}
 	if cfg.RedisURL == "" {
 		fmt.Fprint(stdout, banner("IN-MEMORY SESSION STORE",

@@ -23,6 +23,9 @@ import (
 type redisBackend struct {
 	pool   *redis.Pool
 	prefix string
+	// cache, when set, loses every session key written or deleted here
+	// before the write returns.
+	cache *recordCache
 }
 
 func (b *redisBackend) sessionKey(key string) string { return b.prefix + "session:" + key }
@@ -60,6 +63,7 @@ redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
 return 1`)
 
 func (b *redisBackend) swap(ctx context.Context, key, rev string, data []byte, expiry time.Time) (bool, error) {
+	defer b.cache.invalidate(key) // also after a failure: the write may have happened
 	conn, err := b.pool.GetContext(ctx)
 	if err != nil {
 		return false, storeErr(err)
@@ -92,6 +96,11 @@ func (b *redisBackend) remove(ctx context.Context, entries ...indexEntry) error 
 	if len(entries) == 0 {
 		return nil
 	}
+	defer func() {
+		for _, e := range entries {
+			b.cache.invalidate(e.Key)
+		}
+	}()
 	conn, err := b.pool.GetContext(ctx)
 	if err != nil {
 		return storeErr(err)

@@ -1,0 +1,132 @@
+package session
+
+import (
+	"testing"
+	"time"
+
+	"github.com/example/scalekit-bff/server/internal/scalekit"
+)
+
+func newTestCache(maxEntries int) *recordCache {
+	c := newRecordCache(CacheOptions{MaxEntries: maxEntries})
+	c.setOn(true)
+	return c
+}
+
+func testEntry(key string, expires time.Time) *cacheEntry {
+	return &cacheEntry{key: key, rec: &Record{User: scalekit.User{ID: "usr_" + key}}, expires: expires}
+}
+
+func TestCacheFillRacesAnInvalidation(t *testing.T) {
+	now := time.Now()
+	later := now.Add(time.Minute)
+	for _, tc := range []struct {
+		name   string
+		during func(c *recordCache)
+		want   bool // the read's entry is kept
+	}{
+		{"nothing happens", func(*recordCache) {}, true},
+		{"its key is invalidated", func(c *recordCache) { c.invalidate("k") }, false},
+		{"another key is invalidated", func(c *recordCache) { c.invalidate("other") }, true},
+		{"the cache goes off", func(c *recordCache) { c.setOn(false) }, false},
+		{"the cache goes off and on again", func(c *recordCache) { c.setOn(false); c.setOn(true) }, false},
+		{"Redis flushes", func(c *recordCache) { c.flush() }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestCache(10)
+			ticket := c.begin("k")
+			tc.during(c)
+			c.finish(ticket, testEntry("k", later))
+			if got := c.get("k", now) != nil; got != tc.want {
+				t.Errorf("entry cached = %t; want %t", got, tc.want)
+			}
+			if len(c.fills) != 0 {
+				t.Errorf("fills in flight after finish = %d; want 0", len(c.fills))
+			}
+		})
+	}
+}
+
+func TestCacheServesNoEntryPastItsExpiry(t *testing.T) {
+	c := newTestCache(10)
+	now := time.Now()
+	c.finish(c.begin("k"), testEntry("k", now.Add(time.Second)))
+	if c.get("k", now.Add(999*time.Millisecond)) == nil {
+		t.Error("get before the expiry = nil; want the entry")
+	}
+	if c.get("k", now.Add(time.Second)) != nil {
+		t.Error("get at the expiry = an entry; want nil")
+	}
+}
+
+func TestCacheCap(t *testing.T) {
+	c := newTestCache(3)
+	later := time.Now().Add(time.Minute)
+	for _, k := range []string{"a", "b", "c", "d", "e", "e"} {
+		c.finish(c.begin(k), testEntry(k, later))
+		if len(c.entries) > 3 {
+			t.Fatalf("entries = %d; want at most 3", len(c.entries))
+		}
+	}
+	if c.entries["e"] == nil {
+		t.Error("the newest entry was evicted; want an older one evicted for it")
+	}
+}
+
+func TestCacheAppliesInvalidationMessages(t *testing.T) {
+	const prefix = "bff:session:"
+	later := time.Now().Add(time.Minute)
+	fill := func() *recordCache {
+		c := newTestCache(10)
+		for _, k := range []string{"a", "b", "c"} {
+			c.finish(c.begin(k), testEntry(k, later))
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name    string
+		msg     any
+		want    []string // keys left
+		wantErr bool
+	}{
+		{"keys", []any{[]byte("message"), []byte(invalidationChannel), []any{[]byte(prefix + "a"), []byte(prefix + "c"), []byte(prefix + "never-cached")}}, []string{"b"}, false},
+		{"flush", []any{[]byte("message"), []byte(invalidationChannel), nil}, nil, false},
+		{"pong", []any{[]byte("pong"), []byte("")}, []string{"a", "b", "c"}, false},
+		{"garbage", []byte("hello"), nil, true},
+		{"unknown kind", []any{[]byte("subscribe"), []byte(invalidationChannel), int64(1)}, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fill()
+			err := c.apply(tc.msg, prefix)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("apply(%v) error = %v; want error %t", tc.msg, err, tc.wantErr)
+			}
+			if tc.wantErr {
+				return
+			}
+			var left []string
+			for _, k := range []string{"a", "b", "c"} {
+				if c.entries[k] != nil {
+					left = append(left, k)
+				}
+			}
+			if len(left) != len(tc.want) || (len(left) > 0 && left[0] != tc.want[0]) {
+				t.Errorf("keys left = %v; want %v", left, tc.want)
+			}
+		})
+	}
+}
+
+func TestCloneSharesNothing(t *testing.T) {
+	orig := &Record{
+		Roles: []string{"member"}, Permissions: []string{"read"},
+		Organizations: []Organization{{ID: "org_1", Name: "One"}},
+		PendingLogins: map[string]PendingLogin{"s": {Nonce: "n"}},
+	}
+	c := orig.clone()
+	c.Roles[0], c.Permissions[0], c.Organizations[0].Name = "admin", "write", "Two"
+	c.PendingLogins["t"] = PendingLogin{}
+	if orig.Roles[0] != "member" || orig.Permissions[0] != "read" || orig.Organizations[0].Name != "One" || len(orig.PendingLogins) != 1 {
+		t.Errorf("original after changing its clone = %+v; want it unchanged", orig)
+	}
+}

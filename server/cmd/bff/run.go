@@ -29,7 +29,14 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	logger := newLogger(cfg, stdout)
+	// The banners go through the log buffer too, so they keep their place
+	// among the log lines.
+	logs := newLogBuffer(stdout)
+	flushCtx, stopFlushing := context.WithCancel(context.WithoutCancel(ctx))
+	flushed := make(chan struct{})
+	go func() { logs.run(flushCtx); close(flushed) }()
+	defer func() { stopFlushing(); <-flushed }()
+	logger := newLogger(cfg, logs)
 
 	envURL, clientID, clientSecret := cfg.ScalekitEnvironmentURL, cfg.ScalekitClientID, cfg.ScalekitClientSecret
 	var idpErr chan error
@@ -41,7 +48,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		}
 		var idp *http.Server
 		var provider *devidp.Server
-		idp, provider, envURL, clientID, clientSecret, err = startDevIDP(cfg, getenv, logger, stdout)
+		idp, provider, envURL, clientID, clientSecret, err = startDevIDP(cfg, getenv, logger, logs)
 		if err != nil {
 			return err
 		}
@@ -59,7 +66,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return fmt.Errorf("scalekit client: %w", err)
 	}
 
-	sessions, closeStore, err := newSessions(cfg, logger, stdout)
+	sessions, closeStore, err := newSessions(cfg, logger, logs)
 	if err != nil {
 		return err
 	}
@@ -99,7 +106,8 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return fmt.Errorf("LISTEN_ADDR: cannot listen on %s: %w", cfg.ListenAddr, err)
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", cfg.BaseURL.String(), "env", cfg.Env)
-	fmt.Fprintf(stdout, "\n  BFF ready at %s\n\n", cfg.BaseURL)
+	fmt.Fprintf(logs, "\n  BFF ready at %s\n\n", cfg.BaseURL)
+	logs.Flush()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 
@@ -121,11 +129,11 @@ func shutdown(srv *http.Server) {
 	_ = srv.Shutdown(ctx)
 }
 
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+func newLogger(cfg config.Config, logs *logBuffer) *slog.Logger {
 	if cfg.Production() {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(flushOnWarn{slog.NewJSONHandler(logs, nil), logs})
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(flushOnWarn{slog.NewTextHandler(logs, nil), logs})
 }
 
 func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*session.Manager, func(), error) {

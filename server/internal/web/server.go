@@ -10,7 +10,6 @@ import (
 	"net/url"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
@@ -40,7 +39,7 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	if cfg.BaseURL.Scheme == "https" {
 		e.Use(hsts())
 	}
-	e.Use(middleware.BodyLimit("64K"))
+	e.Use(bodyLimit())
 
 	addRoutes(e, logger, cfg, sessions, auth, spa, limit)
 	return e

@@ -73,7 +73,7 @@ type recordCache struct {
 type cacheEntry struct {
 	key     string
 	rec     *Record
-	stub    []byte    // an encoding of the deadline with an empty record; see cachingStore
+	stub    []byte    // the deadline for scs: see encodeStub and cachingStore
 	expires time.Time // the session's expiry in Redis or the entry's max age, the earlier
 }
 

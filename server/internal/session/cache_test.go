@@ -130,3 +130,21 @@ func TestCloneSharesNothing(t *testing.T) {
 		t.Errorf("original after changing its clone = %+v; want it unchanged", orig)
 	}
 }
+
+func TestStubDecodesToTheDeadlineAndAnEmptyRecord(t *testing.T) {
+	deadline := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
+	rev := newRev()
+	got, values, err := codec{}.Decode(encodeStub(rev, deadline))
+	if err != nil {
+		t.Fatalf("Decode(stub) error = %v", err)
+	}
+	rec := values[recordKey].(*Record)
+	if !got.Equal(deadline) || rec.SignedIn() || rec.rev != rev {
+		t.Errorf("Decode(stub) = %v, %+v; want %v and an empty record at revision %s", got, rec, deadline, rev)
+	}
+	for _, bad := range []string{rev + "\n", rev + "\n@", rev + "\n@x"} {
+		if _, _, err := (codec{}).Decode([]byte(bad)); err == nil {
+			t.Errorf("Decode(%q) error = nil; want corrupt", bad)
+		}
+	}
+}

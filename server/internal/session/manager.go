@@ -245,10 +245,7 @@ func (m *Manager) cacheEntry(loaded context.Context, key string, now time.Time) 
 		return nil
 	}
 	deadline := m.scs.Deadline(loaded)
-	stub, err := codec{}.Encode(deadline, nil)
-	if err != nil {
-		return nil
-	}
+	stub := encodeStub(rec.rev, deadline)
 	// The record's last-seen time is never later than the write that stored
 	// it, so this expiry is never later than the one Redis applies.
 	expires := storeExpiry(rec, deadline, rec.LastSeenAt, m.opts.IdleTimeout)

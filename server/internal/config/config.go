@@ -54,7 +54,7 @@ type Config struct {
 	// Redis's client-side-caching invalidations (Redis 6 or later). It needs
 	// REDIS_URL; the in-memory store has nothing to cache.
 	SessionCache bool
-	// SessionCacheMaxEntries (SESSION_CACHE_MAX_ENTRIES, default 12000, about
+	// SessionCacheMaxEntries (SESSION_CACHE_MAX_ENTRIES, default 15000, about
 	// 50 MB) caps the sessions cached per instance.
 	SessionCacheMaxEntries int
 	// SessionCacheMaxAge (SESSION_CACHE_MAX_AGE, default 5s) is how long a
@@ -176,11 +176,11 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		bad("SESSION_CACHE", "on or off", v)
 	}
-	c.SessionCacheMaxEntries = 12_000
+	c.SessionCacheMaxEntries = 15_000
 	if v := get("SESSION_CACHE_MAX_ENTRIES", ""); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			bad("SESSION_CACHE_MAX_ENTRIES", "a positive number of sessions such as 12000", v)
+			bad("SESSION_CACHE_MAX_ENTRIES", "a positive number of sessions such as 15000", v)
 		} else {
 			c.SessionCacheMaxEntries = n
 		}

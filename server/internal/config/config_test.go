@@ -35,8 +35,8 @@ func TestLoadDefaults(t *testing.T) {
 	if c.DevIDPAddr != "127.0.0.1:8081" {
 		t.Errorf("DevIDPAddr = %q; want 127.0.0.1:8081", c.DevIDPAddr)
 	}
-	if !c.SessionCache || c.SessionCacheMaxEntries != 12_000 || c.SessionCacheMaxAge != 5*time.Second {
-		t.Errorf("session cache = %v, %d, %v; want on, 12000, 5s", c.SessionCache, c.SessionCacheMaxEntries, c.SessionCacheMaxAge)
+	if !c.SessionCache || c.SessionCacheMaxEntries != 15_000 || c.SessionCacheMaxAge != 5*time.Second {
+		t.Errorf("session cache = %v, %d, %v; want on, 15000, 5s", c.SessionCache, c.SessionCacheMaxEntries, c.SessionCacheMaxAge)
 	}
 }
 
@@ -97,7 +97,7 @@ func TestLoadBad(t *testing.T) {
 		{"redis key prefix space", map[string]string{"REDIS_KEY_PREFIX": "my app:"}, "REDIS_KEY_PREFIX:", ""},
 		{"redis key prefix long", map[string]string{"REDIS_KEY_PREFIX": strings.Repeat("a", 65)}, "REDIS_KEY_PREFIX:", ""},
 		{"session cache", map[string]string{"SESSION_CACHE": "true"}, `SESSION_CACHE: want on or off, got "true"`, ""},
-		{"session cache entries", map[string]string{"SESSION_CACHE_MAX_ENTRIES": "0"}, `SESSION_CACHE_MAX_ENTRIES: want a positive number of sessions such as 12000, got "0"`, ""},
+		{"session cache entries", map[string]string{"SESSION_CACHE_MAX_ENTRIES": "0"}, `SESSION_CACHE_MAX_ENTRIES: want a positive number of sessions such as 15000, got "0"`, ""},
 		{"session cache age", map[string]string{"SESSION_CACHE_MAX_AGE": "5"}, "SESSION_CACHE_MAX_AGE: want a positive duration", ""},
 		{"listen", map[string]string{"LISTEN_ADDR": "8080"}, "LISTEN_ADDR: want host:port", ""},
 		{"devidp addr", map[string]string{"DEV_IDP_ADDR": "nope"}, "DEV_IDP_ADDR:", ""},

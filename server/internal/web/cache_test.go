@@ -214,18 +214,27 @@ func TestCacheAfterRedisRestart(t *testing.T) {
 	waitCacheOn(t, b, 0)
 	c := e.browser()
 	e.login(c, "usr_alice")
-	e.cacheServes(b, c)
+	stale := e.withCookie(e.cookie(c).Value)
+	e.cacheServes(b, stale)
 	established := b.sessions.CacheStats().Established
 
 	// The private Redis keeps nothing across a restart: the session is gone,
 	// and B must say so rather than serve what it had cached, also once its
-	// cache is back on.
+	// cache is back on. The pools' connections from before the restart fail
+	// once each (503); what B must never do is answer 200. (A is asked too,
+	// to be rid of its dead connections before it signs c in again.)
 	srv.Stop()
 	srv.Restart()
-	e.wantEndedWithin(b, c, time.Now())
-	old := e.withCookie(e.cookie(c).Value)
+	for _, base := range []string{b.url, e.app.URL} {
+		deadline := time.Now().Add(time.Second)
+		for r := e.get(stale, base+"/api/me"); r.StatusCode != http.StatusUnauthorized; r = e.get(stale, base+"/api/me") {
+			if r.StatusCode == http.StatusOK || time.Now().After(deadline) {
+				t.Fatalf("%s/api/me after a Redis restart = %d %s; want 401 (or 503 for a dead pooled connection), never 200", base, r.StatusCode, r.body)
+			}
+		}
+	}
 	waitCacheOn(t, b, established)
-	wantStatus(t, e.get(old, b.url+"/api/me"), http.StatusUnauthorized)
+	wantStatus(t, e.get(e.withCookie(e.cookie(c).Value), b.url+"/api/me"), http.StatusUnauthorized)
 
 	e.login(c, "usr_alice")
 	probe := e.withCookie(e.cookie(c).Value)

@@ -63,13 +63,17 @@ redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
 return 1`)
 
 func (b *redisBackend) swap(ctx context.Context, key, rev string, data []byte, expiry time.Time) (bool, error) {
-	defer b.cache.invalidate(key) // also after a failure: the write may have happened
 	conn, err := b.pool.GetContext(ctx)
 	if err != nil {
 		return false, storeErr(err)
 	}
 	defer conn.Close()
 	n, err := redis.Int(swapScript.DoContext(ctx, conn, b.sessionKey(key), rev, data, expiry.UnixMilli()))
+	if n == 1 || err != nil {
+		// Written, or perhaps written. A lost compare-and-swap wrote
+		// nothing: the write that won it evicts the entry.
+		b.cache.invalidate(key)
+	}
 	return n == 1, storeErr(err)
 }
 

@@ -69,12 +69,17 @@ type recordCache struct {
 	hits, misses, established atomic.Uint64
 }
 
-// cacheEntry is immutable once inserted: readers get a clone of rec.
+// cacheEntry is immutable once inserted, but for touching: readers get a
+// clone of rec.
 type cacheEntry struct {
 	key     string
 	rec     *Record
 	stub    []byte    // the deadline for scs: see encodeStub and cachingStore
 	expires time.Time // the session's expiry in Redis or the entry's max age, the earlier
+	// touching is set by the one request that touches the session when it
+	// is due: the others, served the same entry meanwhile, would each send
+	// a compare-and-swap bound to lose.
+	touching atomic.Bool
 }
 
 // cacheFill is the reads of one key in flight.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/redisstore"
@@ -196,7 +197,7 @@ func (m *Manager) loadStored(ctx context.Context, cookieValue string, now time.T
 	if err != nil {
 		return ctx, fmt.Errorf("load session: %w", asStoreErr(err))
 	}
-	return m.checkLoaded(ctx, loaded, m.record(loaded), now)
+	return m.checkLoaded(ctx, loaded, m.record(loaded), now, nil)
 }
 
 // loadCached is Load from a cache entry: scs builds the request's session
@@ -209,12 +210,12 @@ func (m *Manager) loadCached(ctx context.Context, cookieValue string, e *cacheEn
 	}
 	rec := e.rec.clone()
 	m.scs.Put(loaded, recordKey, rec)
-	return m.checkLoaded(ctx, loaded, rec, now)
+	return m.checkLoaded(ctx, loaded, rec, now, &e.touching)
 }
 
 // checkLoaded ends a loaded session past its idle timeout or lifetime, and
-// touches one due for it.
-func (m *Manager) checkLoaded(ctx, loaded context.Context, rec *Record, now time.Time) (context.Context, error) {
+// touches one due for it, unless touching says another request does.
+func (m *Manager) checkLoaded(ctx, loaded context.Context, rec *Record, now time.Time, touching *atomic.Bool) (context.Context, error) {
 	if !rec.SignedIn() {
 		return loaded, nil
 	}
@@ -225,7 +226,7 @@ func (m *Manager) checkLoaded(ctx, loaded context.Context, rec *Record, now time
 		m.log.Info("session expired", "sub", rec.User.ID, "session", rec.PublicID)
 		return m.scs.Load(ctx, "")
 	}
-	if now.Sub(rec.LastSeenAt) >= m.opts.TouchInterval {
+	if now.Sub(rec.LastSeenAt) >= m.opts.TouchInterval && (touching == nil || touching.CompareAndSwap(false, true)) {
 		m.touch(loaded, rec, now)
 	}
 	return loaded, nil

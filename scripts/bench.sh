@@ -138,3 +138,9 @@ awk '
     printf "mean ratio to the floor: healthz %.2fx (goal >= 0.85x), me %.2fx (goal >= 0.45x)\n", sum["healthz"] / n["healthz"], sum["me"] / n["me"]
   }
 ' "$results"
+echo "Redis commands of the whole run, by name:"
+redis-cli -p "$redis_port" INFO commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ { printf "  %s %s", substr($1, 9), $3 } END { print "" }'
+if grep -q "session cache off" "$work/bff.log"; then
+  echo "the server logged that its session cache went off:"
+  grep "session cache" "$work/bff.log"
+fi

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/example/scalekit-bff/server/internal/config"
@@ -24,9 +25,16 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	logger := newLogger(cfg, stdout)
+	// The banners go through the log buffer too, so they keep their place
+	// among the log lines.
+	logs := newLogBuffer(stdout)
+	flushCtx, stopFlushing := context.WithCancel(context.WithoutCancel(ctx))
+	flushed := make(chan struct{})
+	go func() { logs.run(flushCtx); close(flushed) }()
+	defer func() { stopFlushing(); <-flushed }()
+	logger := newLogger(cfg, logs)
 
-	idp, err := startDevIDP(ctx, cfg, logger, stdout)
+	idp, err := startDevIDP(ctx, cfg, logger, logs)
 	if err != nil {
 		return err
 	}
@@ -46,22 +54,22 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return fmt.Errorf("scalekit client: %w", err)
 	}
 
-	sessions, closeStore, err := newSessions(cfg, logger, stdout)
+	sessions, closeStore, err := newSessions(cfg, logger, logs)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
 	sessions.SetRefresher(auth, session.RefreshOptions{Skew: cfg.TokenRefreshSkew})
 	// Devices signed out here are revoked at Scalekit by a worker that lives
-	// as long as the server (and stops before the store closes).
+	// as long as the server (and stops before the store closes). The session
+	// cache serves only while its Redis invalidation connections are up, which
+	// RunCache keeps up (it does nothing without a cache).
 	sessions.SetRevoker(auth, session.RevokeOptions{})
-	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
-	worker := make(chan struct{})
-	go func() {
-		sessions.RunRevocations(workerCtx)
-		close(worker)
-	}()
-	defer func() { stopWorker(); <-worker }()
+	workerCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var workers sync.WaitGroup
+	workers.Go(func() { sessions.RunRevocations(workerCtx) })
+	workers.Go(func() { sessions.RunCache(workerCtx) })
+	defer func() { stopWorkers(); workers.Wait() }()
 	// Organization names and the organizations to switch to come from the
 	// environment's REST API at sign-in and refresh (Scalekit's tokens carry
 	// neither).
@@ -90,7 +98,8 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return fmt.Errorf("LISTEN_ADDR: cannot listen on %s: %w", cfg.ListenAddr, err)
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", cfg.BaseURL.String(), "env", cfg.Env)
-	fmt.Fprintf(stdout, "\n  BFF ready at %s\n\n", cfg.BaseURL)
+	fmt.Fprintf(logs, "\n  BFF ready at %s\n\n", cfg.BaseURL)
+	logs.Flush()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 
@@ -112,11 +121,11 @@ func shutdown(srv *http.Server) {
 	_ = srv.Shutdown(ctx)
 }
 
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+func newLogger(cfg config.Config, logs *logBuffer) *slog.Logger {
 	if cfg.Production() {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(flushOnWarn{slog.NewJSONHandler(logs, nil), logs})
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(flushOnWarn{slog.NewTextHandler(logs, nil), logs})
 }
 
 func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*session.Manager, func(), error) {
@@ -125,7 +134,12 @@ func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*ses
 		Lifetime:     cfg.SessionLifetime,
 		CookieSecure: cfg.CookieSecure,
 		KeyPrefix:    cfg.RedisKeyPrefix,
-		Logger:       logger,
+		Cache: session.CacheOptions{
+			Off:        !cfg.SessionCache,
+			MaxEntries: cfg.SessionCacheMaxEntries,
+			MaxAge:     cfg.SessionCacheMaxAge,
+		},
+		Logger: logger,
 	}
 	if cfg.RedisURL == "" {
 		fmt.Fprint(stdout, banner("IN-MEMORY SESSION STORE",

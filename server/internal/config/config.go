@@ -51,6 +51,18 @@ type Config struct {
 	SessionIdleTimeout time.Duration
 	SessionLifetime    time.Duration
 
+	// SessionCache (SESSION_CACHE, "on" or "off", default on) keeps signed-in
+	// sessions in each instance's memory, in front of Redis, kept current by
+	// Redis's client-side-caching invalidations (Redis 6 or later). It needs
+	// REDIS_URL; the in-memory store has nothing to cache.
+	SessionCache bool
+	// SessionCacheMaxEntries (SESSION_CACHE_MAX_ENTRIES, default 15000, about
+	// 50 MB) caps the sessions cached per instance.
+	SessionCacheMaxEntries int
+	// SessionCacheMaxAge (SESSION_CACHE_MAX_AGE, default 5s) is how long a
+	// cached session may be served without being read from Redis again.
+	SessionCacheMaxAge time.Duration
+
 	// TokenRefreshSkew (TOKEN_REFRESH_SKEW, default 30s): an access token that
 	// expires within it is refreshed before a request that needs it.
 	TokenRefreshSkew time.Duration
@@ -158,6 +170,23 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.SessionIdleTimeout > 0 && c.SessionLifetime > 0 && c.SessionIdleTimeout > c.SessionLifetime {
 		errs = append(errs, fmt.Errorf("SESSION_IDLE_TIMEOUT: want at most SESSION_LIFETIME (%s), got %s", c.SessionLifetime, c.SessionIdleTimeout))
 	}
+
+	switch v := get("SESSION_CACHE", "on"); v {
+	case "on", "off":
+		c.SessionCache = v == "on"
+	default:
+		bad("SESSION_CACHE", "on or off", v)
+	}
+	c.SessionCacheMaxEntries = 15_000
+	if v := get("SESSION_CACHE_MAX_ENTRIES", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			bad("SESSION_CACHE_MAX_ENTRIES", "a positive number of sessions such as 15000", v)
+		} else {
+			c.SessionCacheMaxEntries = n
+		}
+	}
+	c.SessionCacheMaxAge = duration(get("SESSION_CACHE_MAX_AGE", ""), 5*time.Second, "SESSION_CACHE_MAX_AGE", "5s", bad)
 
 	c.TokenRefreshSkew = duration(get("TOKEN_REFRESH_SKEW", ""), 30*time.Second, "TOKEN_REFRESH_SKEW", "30s", bad)
 	c.CookieSecure = boolean(get("COOKIE_SECURE", ""), true, "COOKIE_SECURE", bad)

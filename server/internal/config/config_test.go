@@ -35,21 +35,27 @@ func TestLoadDefaults(t *testing.T) {
 	if c.DevIDP.Addr != "127.0.0.1:8081" {
 		t.Errorf("DevIDP.Addr = %q; want 127.0.0.1:8081", c.DevIDP.Addr)
 	}
+	if !c.SessionCache || c.SessionCacheMaxEntries != 15_000 || c.SessionCacheMaxAge != 5*time.Second {
+		t.Errorf("session cache = %v, %d, %v; want on, 15000, 5s", c.SessionCache, c.SessionCacheMaxEntries, c.SessionCacheMaxAge)
+	}
 }
 
 func TestLoadGood(t *testing.T) {
 	c, err := Load(env(map[string]string{
-		"APP_ENV":                  "production",
-		"SCALEKIT_ENVIRONMENT_URL": "https://acme.scalekit.dev/",
-		"SCALEKIT_CLIENT_ID":       "skc_1",
-		"SCALEKIT_CLIENT_SECRET":   "s3cret",
-		"APP_BASE_URL":             "https://app.example.com",
-		"REDIS_URL":                "rediss://:pw@redis.internal:6380/2",
-		"SESSION_IDLE_TIMEOUT":     "15m",
-		"SESSION_LIFETIME":         "8h",
-		"LISTEN_ADDR":              "0.0.0.0:9000",
-		"SCALEKIT_ISSUER":          "https://auth.example.com/",
-		"REDIS_KEY_PREFIX":         "shop:eu-1.bff:",
+		"APP_ENV":                   "production",
+		"SCALEKIT_ENVIRONMENT_URL":  "https://acme.scalekit.dev/",
+		"SCALEKIT_CLIENT_ID":        "skc_1",
+		"SCALEKIT_CLIENT_SECRET":    "s3cret",
+		"APP_BASE_URL":              "https://app.example.com",
+		"REDIS_URL":                 "rediss://:pw@redis.internal:6380/2",
+		"SESSION_IDLE_TIMEOUT":      "15m",
+		"SESSION_LIFETIME":          "8h",
+		"LISTEN_ADDR":               "0.0.0.0:9000",
+		"SCALEKIT_ISSUER":           "https://auth.example.com/",
+		"REDIS_KEY_PREFIX":          "shop:eu-1.bff:",
+		"SESSION_CACHE":             "off",
+		"SESSION_CACHE_MAX_ENTRIES": "500",
+		"SESSION_CACHE_MAX_AGE":     "2s",
 	}))
 	if err != nil {
 		t.Fatalf("Load(production) error = %v; want nil", err)
@@ -65,6 +71,9 @@ func TestLoadGood(t *testing.T) {
 	}
 	if c.UseDevIDP() {
 		t.Error("UseDevIDP() = true with an environment URL; want false")
+	}
+	if c.SessionCache || c.SessionCacheMaxEntries != 500 || c.SessionCacheMaxAge != 2*time.Second {
+		t.Errorf("session cache = %v, %d, %v; want off, 500, 2s", c.SessionCache, c.SessionCacheMaxEntries, c.SessionCacheMaxAge)
 	}
 }
 
@@ -87,6 +96,9 @@ func TestLoadBad(t *testing.T) {
 		{"redis key prefix glob", map[string]string{"REDIS_KEY_PREFIX": "bff*"}, `REDIS_KEY_PREFIX: want 1 to 64 letters, digits or ":_.-" such as bff:, got "bff*"`, ""},
 		{"redis key prefix space", map[string]string{"REDIS_KEY_PREFIX": "my app:"}, "REDIS_KEY_PREFIX:", ""},
 		{"redis key prefix long", map[string]string{"REDIS_KEY_PREFIX": strings.Repeat("a", 65)}, "REDIS_KEY_PREFIX:", ""},
+		{"session cache", map[string]string{"SESSION_CACHE": "true"}, `SESSION_CACHE: want on or off, got "true"`, ""},
+		{"session cache entries", map[string]string{"SESSION_CACHE_MAX_ENTRIES": "0"}, `SESSION_CACHE_MAX_ENTRIES: want a positive number of sessions such as 15000, got "0"`, ""},
+		{"session cache age", map[string]string{"SESSION_CACHE_MAX_AGE": "5"}, "SESSION_CACHE_MAX_AGE: want a positive duration", ""},
 		{"listen", map[string]string{"LISTEN_ADDR": "8080"}, "LISTEN_ADDR: want host:port", ""},
 		{"devidp addr", map[string]string{"DEV_IDP_ADDR": "nope"}, "DEV_IDP_ADDR:", ""},
 		{"webhook secret", map[string]string{"SCALEKIT_WEBHOOK_SECRET": "whsec_!!not base64!!"}, "SCALEKIT_WEBHOOK_SECRET: want", "not base64"},

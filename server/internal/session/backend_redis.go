@@ -23,6 +23,9 @@ import (
 type redisBackend struct {
 	pool   *redis.Pool
 	prefix string
+	// cache, when set, loses every session key written or deleted here
+	// before the write returns.
+	cache *recordCache
 }
 
 func (b *redisBackend) sessionKey(key string) string { return b.prefix + "session:" + key }
@@ -66,6 +69,11 @@ func (b *redisBackend) swap(ctx context.Context, key, rev string, data []byte, e
 	}
 	defer conn.Close()
 	n, err := redis.Int(swapScript.DoContext(ctx, conn, b.sessionKey(key), rev, data, expiry.UnixMilli()))
+	if n == 1 || err != nil {
+		// Written, or perhaps written. A lost compare-and-swap wrote
+		// nothing: the write that won it evicts the entry.
+		b.cache.invalidate(key)
+	}
 	return n == 1, storeErr(err)
 }
 
@@ -92,6 +100,11 @@ func (b *redisBackend) remove(ctx context.Context, entries ...indexEntry) error 
 	if len(entries) == 0 {
 		return nil
 	}
+	defer func() {
+		for _, e := range entries {
+			b.cache.invalidate(e.Key)
+		}
+	}()
 	conn, err := b.pool.GetContext(ctx)
 	if err != nil {
 		return storeErr(err)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/redisstore"
@@ -46,8 +47,11 @@ type Options struct {
 	// MaxPendingLogins bounds how many one browser may have (default 5).
 	PendingLoginTTL  time.Duration
 	MaxPendingLogins int
-	Now              func() time.Time
-	Logger           *slog.Logger
+	// Cache configures the in-process cache of signed-in sessions in front
+	// of Redis (NewRedis only; see RunCache).
+	Cache  CacheOptions
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 func (o *Options) setDefaults() {
@@ -93,15 +97,25 @@ type Manager struct {
 	revokeWake       chan struct{}
 	directory        Directory // see SetDirectory
 	directoryTimeout time.Duration
+
+	cache   *recordCache // nil without one
+	tracker *tracker
 }
 
 // NewRedis returns a Manager that keeps sessions in Redis.
 func NewRedis(pool *redis.Pool, opts Options) *Manager {
 	opts.setDefaults()
 	m := newManager(opts)
-	m.scs.Store = redisstore.NewWithPrefix(pool, opts.KeyPrefix+"session:")
+	store := redisstore.NewWithPrefix(pool, opts.KeyPrefix+"session:")
+	m.scs.Store = store
 	be := &redisBackend{pool: pool, prefix: opts.KeyPrefix}
 	m.be, m.queue = be, be
+	if !opts.Cache.Off {
+		m.cache = newRecordCache(opts.Cache)
+		m.tracker = newTracker(pool, opts.KeyPrefix)
+		m.scs.Store = cachingStore{Store: store, cache: m.cache}
+		be.cache = m.cache
+	}
 	return m
 }
 
@@ -152,6 +166,29 @@ func (m *Manager) Load(ctx context.Context, cookieValue string) (context.Context
 	if !validToken(cookieValue) {
 		cookieValue = ""
 	}
+	now := m.opts.Now()
+	var fill *fillTicket
+	if m.cache != nil && cookieValue != "" {
+		key := storeKey(cookieValue)
+		if e := m.cache.get(key, now); e != nil {
+			return m.loadCached(ctx, cookieValue, e, now)
+		}
+		t := m.cache.begin(key)
+		fill = &t
+	}
+	loaded, err := m.loadStored(ctx, cookieValue, now)
+	if fill != nil {
+		var e *cacheEntry
+		if err == nil {
+			e = m.cacheEntry(loaded, fill.key, now)
+		}
+		m.cache.finish(*fill, e)
+	}
+	return loaded, err
+}
+
+// loadStored is Load from the store.
+func (m *Manager) loadStored(ctx context.Context, cookieValue string, now time.Time) (context.Context, error) {
 	loaded, err := m.scs.Load(ctx, cookieValue)
 	if errors.Is(err, errCorrupt) {
 		m.log.Warn("session record unreadable; starting a new session", "err", err)
@@ -160,11 +197,28 @@ func (m *Manager) Load(ctx context.Context, cookieValue string) (context.Context
 	if err != nil {
 		return ctx, fmt.Errorf("load session: %w", asStoreErr(err))
 	}
-	rec := m.record(loaded)
+	return m.checkLoaded(ctx, loaded, m.record(loaded), now, nil)
+}
+
+// loadCached is Load from a cache entry: scs builds the request's session
+// data from the entry's stub, and the request gets its own copy of the
+// record.
+func (m *Manager) loadCached(ctx context.Context, cookieValue string, e *cacheEntry, now time.Time) (context.Context, error) {
+	loaded, err := m.scs.Load(withCachedEntry(ctx, e), cookieValue)
+	if err != nil {
+		return ctx, fmt.Errorf("load cached session: %w", err)
+	}
+	rec := e.rec.clone()
+	m.scs.Put(loaded, recordKey, rec)
+	return m.checkLoaded(ctx, loaded, rec, now, &e.touching)
+}
+
+// checkLoaded ends a loaded session past its idle timeout or lifetime, and
+// touches one due for it, unless touching says another request does.
+func (m *Manager) checkLoaded(ctx, loaded context.Context, rec *Record, now time.Time, touching *atomic.Bool) (context.Context, error) {
 	if !rec.SignedIn() {
 		return loaded, nil
 	}
-	now := m.opts.Now()
 	if m.ended(rec, now) {
 		if err := m.be.remove(ctx, m.entry(loaded, rec)); err != nil {
 			return ctx, fmt.Errorf("end expired session: %w", err)
@@ -172,10 +226,34 @@ func (m *Manager) Load(ctx context.Context, cookieValue string) (context.Context
 		m.log.Info("session expired", "sub", rec.User.ID, "session", rec.PublicID)
 		return m.scs.Load(ctx, "")
 	}
-	if now.Sub(rec.LastSeenAt) >= m.opts.TouchInterval {
+	if now.Sub(rec.LastSeenAt) >= m.opts.TouchInterval && (touching == nil || touching.CompareAndSwap(false, true)) {
 		m.touch(loaded, rec, now)
 	}
 	return loaded, nil
+}
+
+// cacheEntry makes the cache entry of a session just loaded from the store:
+// nil for one that is not signed in (anyone can start logins, and they are
+// read rarely), that the load ended, or that was due for a touch (the
+// touch's write evicts it; a touch that lost its compare-and-swap read a
+// record that is stale already).
+func (m *Manager) cacheEntry(loaded context.Context, key string, now time.Time) *cacheEntry {
+	if m.key(loaded) != key {
+		return nil // ended: a fresh, empty session
+	}
+	rec := m.record(loaded)
+	if !rec.SignedIn() || now.Sub(rec.LastSeenAt) >= m.opts.TouchInterval {
+		return nil
+	}
+	deadline := m.scs.Deadline(loaded)
+	stub := encodeStub(rec.rev, deadline)
+	// The record's last-seen time is never later than the write that stored
+	// it, so this expiry is never later than the one Redis applies.
+	expires := storeExpiry(rec, deadline, rec.LastSeenAt, m.opts.IdleTimeout)
+	if maxAge := now.Add(m.cache.opts.MaxAge); maxAge.Before(expires) {
+		expires = maxAge
+	}
+	return &cacheEntry{key: key, rec: rec.clone(), stub: stub, expires: expires}
 }
 
 // ended reports whether a signed-in session is past its idle timeout, its
@@ -246,18 +324,25 @@ func (m *Manager) swap(ctx context.Context, key string, rec *Record, rev string,
 	if err != nil {
 		return false, err
 	}
-	expiry := seen.Add(m.opts.IdleTimeout)
+	ok, err := m.be.swap(ctx, key, rev, b, storeExpiry(rec, deadline, seen, m.opts.IdleTimeout))
+	if ok {
+		rec.rev = string(b[:revLen])
+	}
+	return ok, err
+}
+
+// storeExpiry is when Redis drops a session stored with this deadline and
+// last seen at seen: its idle timeout or its deadline, whichever comes
+// first, and never after its refresh token's expiry.
+func storeExpiry(rec *Record, deadline, seen time.Time, idle time.Duration) time.Time {
+	expiry := seen.Add(idle)
 	if deadline.Before(expiry) {
 		expiry = deadline
 	}
 	if rt := rec.RefreshTokenExpiresAt; !rt.IsZero() && rt.Before(expiry) {
 		expiry = rt // a session never outlives its refresh token
 	}
-	ok, err := m.be.swap(ctx, key, rev, b, expiry)
-	if ok {
-		rec.rev = string(b[:revLen])
-	}
-	return ok, err
+	return expiry
 }
 
 // Record returns the session record of a loaded context, never nil. Changes

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/example/scalekit-bff/server/internal/scalekit"
@@ -145,6 +146,9 @@ func (codec) Decode(b []byte) (time.Time, map[string]any, error) {
 	if len(b) < revLen+1 || b[revLen] != '\n' {
 		return time.Time{}, nil, fmt.Errorf("decode session: %w: no revision", errCorrupt)
 	}
+	if len(b) > revLen+1 && b[revLen+1] == stubMark {
+		return decodeStub(b)
+	}
 	var env envelope
 	if err := json.Unmarshal(b[revLen+1:], &env); err != nil {
 		return time.Time{}, nil, fmt.Errorf("decode session: %w: %w", errCorrupt, err)
@@ -154,6 +158,27 @@ func (codec) Decode(b []byte) (time.Time, map[string]any, error) {
 	}
 	env.Record.rev = string(b[:revLen])
 	return env.Deadline, map[string]any{recordKey: env.Record}, nil
+}
+
+// A stub is what the session cache hands scs instead of a stored session
+// (see cachingStore): the revision, a newline, stubMark and the deadline in
+// Unix nanoseconds, for an empty record that the Manager then replaces. It
+// is never stored, and it skips a JSON decode on every cached request.
+const stubMark = '@'
+
+func encodeStub(rev string, deadline time.Time) []byte {
+	b := make([]byte, 0, revLen+2+20)
+	b = append(b, rev...)
+	b = append(b, '\n', stubMark)
+	return strconv.AppendInt(b, deadline.UnixNano(), 10)
+}
+
+func decodeStub(b []byte) (time.Time, map[string]any, error) {
+	ns, err := strconv.ParseInt(string(b[revLen+2:]), 10, 64)
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("decode session: %w: bad stub", errCorrupt)
+	}
+	return time.Unix(0, ns).UTC(), map[string]any{recordKey: &Record{rev: string(b[:revLen])}}, nil
 }
 
 func newRev() string {

@@ -117,7 +117,8 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pool.Close() })
-	sopts := session.Options{IdleTimeout: e.cfg.SessionIdleTimeout, Lifetime: e.cfg.SessionLifetime, CookieSecure: e.cfg.CookieSecure, KeyPrefix: e.db.Prefix, Logger: logger}
+	sopts := session.Options{IdleTimeout: e.cfg.SessionIdleTimeout, Lifetime: e.cfg.SessionLifetime, CookieSecure: e.cfg.CookieSecure, KeyPrefix: e.db.Prefix, Logger: logger,
+		Cache: session.CacheOptions{Off: !e.cfg.SessionCache, MaxEntries: e.cfg.SessionCacheMaxEntries, MaxAge: e.cfg.SessionCacheMaxAge}}
 	sessions := session.NewRedis(pool, sopts)
 	sessions.SetRefresher(auth, session.RefreshOptions{Skew: e.cfg.TokenRefreshSkew})
 	// Short waits, so a retry after an outage happens within a test.
@@ -126,12 +127,16 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 		Poll:    20 * time.Millisecond, Timeout: 5 * time.Second, Lease: 10 * time.Second,
 	})
 	ctx, stop := context.WithCancel(context.Background())
-	worker := make(chan struct{})
+	worker, cache := make(chan struct{}), make(chan struct{})
 	go func() {
 		sessions.RunRevocations(ctx)
 		close(worker)
 	}()
-	t.Cleanup(func() { stop(); <-worker })
+	go func() {
+		sessions.RunCache(ctx)
+		close(cache)
+	}()
+	t.Cleanup(func() { stop(); <-worker; <-cache })
 	sessions.SetDirectory(auth, 0)
 	var opts []Option
 	for _, o := range e.serverOptions {

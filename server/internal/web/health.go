@@ -11,9 +11,13 @@ import (
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
+// healthzBody is what c.JSON wrote for {"status": "ok"}, encoded once:
+// encoding it on every probe was a tenth of the route's cost.
+var healthzBody = []byte(`{"status":"ok"}` + "\n")
+
 func handleHealthz() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+		return c.JSONBlob(http.StatusOK, healthzBody)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"slices"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
@@ -42,12 +41,9 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	e.HTTPErrorHandler = errorHandler(logger)
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
-	e.Use(requestID())
-	e.Use(recoverPanics(logger))
-	e.Use(requestLog(logger))
-	e.Use(securityHeaders(formOrigin(cfg)))
+	stack := []echo.MiddlewareFunc{requestID(), recoverPanics(logger), requestLog(logger), securityHeaders(formOrigin(cfg))}
 	if cfg.BaseURL.Scheme == "https" {
-		e.Use(hsts())
+		stack = append(stack, hsts())
 	}
 	// Remote APIs have a limit of their own (REMOTE_API_BODY_LIMIT).
 	remote := map[string]bool{}
@@ -56,13 +52,26 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 			remote[path] = true
 		}
 	}
-	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
-		Limit:   "64K",
-		Skipper: func(c echo.Context) bool { return remote[c.Path()] },
-	}))
+	stack = append(stack, bodyLimit(remote))
+	e.Use(composedOnce(stack...))
 
 	addRoutes(e, logger, cfg, sessions, auth, spa, limit, o.routes)
 	return e
+}
+
+// composedOnce is the middleware ms, outer to inner, composed once. Echo
+// wraps each request's handler in its e.Use middleware on every request,
+// which allocates one closure per middleware per request; composed here
+// around c.Handler() (the route's handler with its route middleware, which
+// Echo finds before it applies e.Use middleware, and which is the next
+// handler it would pass), the stack is built once. It must therefore be the
+// only e.Use middleware, with no e.Pre middleware.
+func composedOnce(ms ...echo.MiddlewareFunc) echo.MiddlewareFunc {
+	h := func(c echo.Context) error { return c.Handler()(c) }
+	for i := len(ms) - 1; i >= 0; i-- {
+		h = ms[i](h)
+	}
+	return func(echo.HandlerFunc) echo.HandlerFunc { return h }
 }
 
 // ipExtractor finds the client IP. Trusting X-Forwarded-For is opt-in

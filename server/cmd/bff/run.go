@@ -75,7 +75,9 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	// neither).
 	sessions.SetDirectory(auth, 0)
 
-	var serverOpts []web.Option
+	// The request line skips slog's generic path (see WithAccessLog); it goes
+	// to the same buffer, in the same format, as newLogger's handler.
+	serverOpts := []web.Option{web.WithAccessLog(logs, cfg.Production())}
 	if idp != nil {
 		serverOpts = append(serverOpts, web.WithRemoteAPIs(idp.remoteAPIs...))
 	}

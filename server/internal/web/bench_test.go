@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -19,7 +20,7 @@ import (
 // session reads nothing from Redis, so the whole request should cost less
 // than that one round trip.
 func BenchmarkMe(b *testing.B) {
-	e := newTestServer(b)
+	e := newTestServer(b, withBinaryAccessLog())
 	c := e.browser()
 	e.login(c, "usr_alice")
 	cookie := e.cookie(c)
@@ -95,7 +96,7 @@ func serveMe(b *testing.B, handler http.Handler, cookie *http.Cookie) {
 // and reports it as a ratio to a plain Echo handler measured in the same run
 // ("x-plain-echo"): what the middleware costs.
 func BenchmarkHealthz(b *testing.B) {
-	e := newTestServer(b)
+	e := newTestServer(b, withBinaryAccessLog())
 	handler := e.app.Config.Handler
 	plain := echo.New()
 	plain.GET("/", func(c echo.Context) error { return c.String(http.StatusOK, "hello") })
@@ -114,4 +115,10 @@ func BenchmarkHealthz(b *testing.B) {
 	b.StopTimer()
 	perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	b.ReportMetric(perOp/baseline, "x-plain-echo")
+}
+
+// withBinaryAccessLog logs requests as cmd/bff does (WithAccessLog), to a
+// writer that keeps nothing.
+func withBinaryAccessLog() envOption {
+	return withServerOption(func(*session.Manager) Option { return WithAccessLog(io.Discard, false) })
 }

@@ -16,6 +16,7 @@ type Option func(*serverOptions)
 type serverOptions struct {
 	routes     []func(e *echo.Echo)
 	remoteAPIs []config.RemoteAPI
+	accessLog  *accessLog
 }
 
 // WithRoutes lets add register routes of the product's own, beside the BFF's.

@@ -61,8 +61,9 @@ func cleanClientRequestID(id string) string {
 // requestLog logs one line per request with the route pattern, never the
 // URI: the callback's ?code= is a credential. No cookies, headers or bodies.
 // An error is rendered here by the error handler, so the line has the status
-// sent; it is still returned, for the middleware further out.
-func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
+// sent; it is still returned, for the middleware further out. With an
+// accessLog (WithAccessLog) the line is formatted by hand, else by logger.
+func requestLog(logger *slog.Logger, fast *accessLog) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -74,26 +75,37 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 			if !logger.Enabled(req.Context(), slog.LevelInfo) {
 				return err
 			}
-			route := c.Path()
-			if route == "" || route == "/*" {
-				route = "(spa)"
+			line := accessLine{
+				method: req.Method,
+				route:  c.Path(),
+				status: c.Response().Status,
+				ip:     c.RealIP(),
 			}
-			var id string
+			now := time.Now()
+			line.latency = now.Sub(start)
+			if line.route == "" || line.route == "/*" {
+				line.route = "(spa)"
+			}
 			if v := req.Header[echo.HeaderXRequestID]; len(v) > 0 {
-				id = v[0]
+				line.requestID = v[0]
+			}
+			line.clientRequestID, _ = c.Get(clientRequestIDKey).(string)
+			if fast != nil {
+				fast.write(now, line)
+				return err
 			}
 			attrs := make([]slog.Attr, 0, 7)
 			attrs = append(attrs,
-				slog.String("method", req.Method),
-				slog.String("route", route),
-				slog.Int("status", c.Response().Status),
-				slog.Duration("latency", time.Since(start)),
-				slog.String("request_id", id),
+				slog.String("method", line.method),
+				slog.String("route", line.route),
+				slog.Int("status", line.status),
+				slog.Duration("latency", line.latency),
+				slog.String("request_id", line.requestID),
 			)
-			if theirs, ok := c.Get(clientRequestIDKey).(string); ok {
-				attrs = append(attrs, slog.String("client_request_id", theirs))
+			if line.clientRequestID != "" {
+				attrs = append(attrs, slog.String("client_request_id", line.clientRequestID))
 			}
-			attrs = append(attrs, slog.String("ip", c.RealIP()))
+			attrs = append(attrs, slog.String("ip", line.ip))
 			logger.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
 			return err
 		}
@@ -112,27 +124,40 @@ func recoverPanics(logger *slog.Logger) echo.MiddlewareFunc {
 	})
 }
 
-// securityHeaders go on every response; the CSP allows no inline script, no
-// framing, and forms that post only to us or the identity provider.
+// securityHeaders go on every response. Pages get a CSP that allows no
+// inline script, no framing, and forms that post only to us or the identity
+// provider. JSON responses (API routes and the machine endpoints, as
+// wantsJSON decides) get the smaller, stricter set that the OWASP REST
+// Security Cheat Sheet ("Security Headers") gives for APIs: a CSP that loads
+// nothing (a JSON body opened as a document runs nothing), no framing,
+// nosniff, no-store; the document-only policies (COOP, Permissions-Policy)
+// do nothing there. Fewer, shorter headers are also measurably cheaper on
+// the hottest routes.
 func securityHeaders(formOrigins string) echo.MiddlewareFunc {
-	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; " +
+	pageCSP := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; " +
 		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; " +
 		"form-action 'self' " + formOrigins
-	set := presetHeaders(
-		"Content-Security-Policy", csp,
+	page := presetHeaders(
+		"Content-Security-Policy", pageCSP,
 		"X-Content-Type-Options", "nosniff",
 		"Referrer-Policy", "no-referrer",
 		"X-Frame-Options", "DENY",
 		"Cross-Origin-Opener-Policy", "same-origin",
 		"Permissions-Policy", "camera=(), microphone=(), geolocation=()",
 	)
-	noStore := presetHeaders(echo.HeaderCacheControl, "no-store")
+	api := presetHeaders(
+		"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'",
+		"X-Content-Type-Options", "nosniff",
+		"Referrer-Policy", "no-referrer",
+		"X-Frame-Options", "DENY",
+		echo.HeaderCacheControl, "no-store",
+	)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			h := c.Response().Header()
-			set(h)
-			if isAPIPath(c.Request().URL.Path) {
-				noStore(h)
+			if wantsJSON(c) {
+				api(c.Response().Header())
+			} else {
+				page(c.Response().Header())
 			}
 			return next(c)
 		}

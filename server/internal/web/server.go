@@ -41,7 +41,7 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	e.HTTPErrorHandler = errorHandler(logger)
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
-	stack := []echo.MiddlewareFunc{requestID(), recoverPanics(logger), requestLog(logger), securityHeaders(formOrigin(cfg))}
+	stack := []echo.MiddlewareFunc{requestID(), recoverPanics(logger), requestLog(logger, o.accessLog), securityHeaders(formOrigin(cfg))}
 	if cfg.BaseURL.Scheme == "https" {
 		stack = append(stack, hsts())
 	}

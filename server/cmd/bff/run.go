@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/logctx"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 	"github.com/example/scalekit-bff/server/internal/spa"
@@ -121,11 +122,13 @@ func shutdown(srv *http.Server) {
 	_ = srv.Shutdown(ctx)
 }
 
+// newLogger writes JSON in production and text otherwise; every line logged
+// while serving a request carries its request id (logctx).
 func newLogger(cfg config.Config, logs *logBuffer) *slog.Logger {
 	if cfg.Production() {
-		return slog.New(flushOnWarn{slog.NewJSONHandler(logs, nil), logs})
+		return slog.New(logctx.NewHandler(flushOnWarn{slog.NewJSONHandler(logs, nil), logs}))
 	}
-	return slog.New(flushOnWarn{slog.NewTextHandler(logs, nil), logs})
+	return slog.New(logctx.NewHandler(flushOnWarn{slog.NewTextHandler(logs, nil), logs}))
 }
 
 func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*session.Manager, func(), error) {

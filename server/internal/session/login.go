@@ -142,7 +142,7 @@ func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, signedIn Re
 	// Prune the user's entries of sessions that ended on their own, so the
 	// index of a user who never opens the sessions page does not grow.
 	if _, err := m.liveEntries(ctx, rec.User.ID); err != nil {
-		m.log.Warn("could not prune session index", "err", err)
+		m.log.WarnContext(ctx, "could not prune session index", "err", err)
 	}
 	return nil
 }

@@ -191,7 +191,7 @@ func (m *Manager) Load(ctx context.Context, cookieValue string) (context.Context
 func (m *Manager) loadStored(ctx context.Context, cookieValue string, now time.Time) (context.Context, error) {
 	loaded, err := m.scs.Load(ctx, cookieValue)
 	if errors.Is(err, errCorrupt) {
-		m.log.Warn("session record unreadable; starting a new session", "err", err)
+		m.log.WarnContext(ctx, "session record unreadable; starting a new session", "err", err)
 		return m.scs.Load(ctx, "")
 	}
 	if err != nil {
@@ -223,7 +223,7 @@ func (m *Manager) checkLoaded(ctx, loaded context.Context, rec *Record, now time
 		if err := m.be.remove(ctx, m.entry(loaded, rec)); err != nil {
 			return ctx, fmt.Errorf("end expired session: %w", err)
 		}
-		m.log.Info("session expired", "sub", rec.User.ID, "session", rec.PublicID)
+		m.log.InfoContext(ctx, "session expired", "sub", rec.User.ID, "session", rec.PublicID)
 		return m.scs.Load(ctx, "")
 	}
 	if now.Sub(rec.LastSeenAt) >= m.opts.TouchInterval && (touching == nil || touching.CompareAndSwap(false, true)) {
@@ -272,7 +272,7 @@ func (m *Manager) touch(ctx context.Context, rec *Record, now time.Time) {
 	next := *rec
 	next.LastSeenAt = now
 	if _, err := m.write(ctx, m.key(ctx), &next, rec.rev); err != nil {
-		m.log.Warn("could not extend session", "err", err)
+		m.log.WarnContext(ctx, "could not extend session", "err", err)
 		return
 	}
 	*rec = next

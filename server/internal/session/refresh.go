@@ -79,7 +79,7 @@ func (m *Manager) Fresh(ctx context.Context) (*Record, error) {
 	})
 	switch {
 	case errors.Is(err, ErrProviderUnavailable) && m.opts.Now().Before(rec.AccessTokenExpiresAt):
-		m.log.Warn("access token refresh failed; using the current token until it expires", "err", err)
+		m.log.WarnContext(ctx, "access token refresh failed; using the current token until it expires", "err", err)
 		return rec, nil
 	case err != nil:
 		return nil, err
@@ -115,7 +115,7 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 		if ok {
 			rec, err := m.refreshLocked(ctx, key)
 			if uerr := m.be.unlock(ctx, lockName, fence); uerr != nil {
-				m.log.Warn("could not release refresh lock; it expires by itself", "err", uerr)
+				m.log.WarnContext(ctx, "could not release refresh lock; it expires by itself", "err", uerr)
 			}
 			return rec, err
 		}
@@ -141,7 +141,7 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 	resp, err := m.spend(ctx, rec.RefreshToken)
 	switch classifyRefresh(rec, resp, err) {
 	case refreshClientRefused:
-		m.log.Error("the environment refused our client credentials (SCALEKIT_CLIENT_ID/SECRET)", "code", refusedCode(err))
+		m.log.ErrorContext(ctx, "the environment refused our client credentials (SCALEKIT_CLIENT_ID/SECRET)", "code", refusedCode(err))
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	case refreshRefused:
 		return m.refused(ctx, key, rec, err)
@@ -149,7 +149,7 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	case refreshOtherSubject:
 		// OpenID Connect Core §12.2: a refreshed ID token names the same user.
-		m.log.Warn("refreshed ID token names another user; ending session", "sub", rec.User.ID, "session", rec.PublicID)
+		m.log.WarnContext(ctx, "refreshed ID token names another user; ending session", "sub", rec.User.ID, "session", rec.PublicID)
 		return nil, m.endStored(ctx, key, rec, errors.New("refreshed ID token has another subject"))
 	case refreshUnverified:
 		// Keep the rotated refresh token, which is the only one that works
@@ -175,7 +175,7 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 		}
 	})
 	if err == nil && !superseded {
-		m.log.Info("access token refreshed", "sub", rec.User.ID, "session", rec.PublicID)
+		m.log.InfoContext(ctx, "access token refreshed", "sub", rec.User.ID, "session", rec.PublicID)
 	}
 	return saved, err
 }
@@ -236,7 +236,7 @@ func (m *Manager) refused(ctx context.Context, key string, rec *Record, err erro
 	if cur, serr := m.stored(ctx, key); serr == nil && cur.RefreshToken != rec.RefreshToken {
 		return cur, nil
 	}
-	m.log.Info("refresh token refused; ending session", "sub", rec.User.ID, "session", rec.PublicID, "code", refusedCode(err))
+	m.log.InfoContext(ctx, "refresh token refused; ending session", "sub", rec.User.ID, "session", rec.PublicID, "code", refusedCode(err))
 	return nil, m.endStored(ctx, key, rec, fmt.Errorf("refresh refused: %w", err))
 }
 

@@ -54,7 +54,7 @@ func handleBackchannelLogout(logger *slog.Logger, sessions *session.Manager, aut
 			sessions.Forget(ctx, "jti:"+claims.JTI)
 			return err
 		}
-		logger.Info("back-channel logout", "sub", claims.Subject, "sid", claims.SessionID, "ended", n)
+		logger.InfoContext(ctx, "back-channel logout", "sub", claims.Subject, "sid", claims.SessionID, "ended", n)
 		return c.NoContent(http.StatusOK)
 	}
 }

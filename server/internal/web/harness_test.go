@@ -22,6 +22,7 @@ import (
 
 	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/devidp"
+	"github.com/example/scalekit-bff/server/internal/logctx"
 	"github.com/example/scalekit-bff/server/internal/redistest"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
@@ -147,7 +148,7 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 
 // secondInstance serves another instance and returns its URL.
 func (e *testEnv) secondInstance() string {
-	h, _ := e.newInstance(slog.New(slog.NewTextHandler(e.logs, nil)))
+	h, _ := e.newInstance(slog.New(logctx.NewHandler(slog.NewTextHandler(e.logs, nil))))
 	srv := httptest.NewTLSServer(h)
 	e.t.Cleanup(srv.Close)
 	return srv.URL
@@ -240,7 +241,8 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 		o(&s)
 	}
 	e := &testEnv{t: t, logs: &syncBuffer{}}
-	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// As run() builds it: request-scoped lines carry the request id.
+	logger := slog.New(logctx.NewHandler(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 
 	// The app's URL is needed before the app exists (redirect URIs), so
 	// start an unstarted TLS server to learn its address.

@@ -64,7 +64,7 @@ func (l *rateLimiter) allow(c echo.Context) (bool, time.Duration) {
 	ok, retryAfter, err := l.sessions.Allow(ctx, key, l.rate)
 	if err == nil {
 		if l.perInstance.CompareAndSwap(true, false) {
-			l.logger.Info("rate limits are shared again: the session store answers")
+			l.logger.InfoContext(ctx, "rate limits are shared again: the session store answers")
 		}
 		return ok, retryAfter
 	}
@@ -72,7 +72,7 @@ func (l *rateLimiter) allow(c echo.Context) (bool, time.Duration) {
 		return false, 0 // the client left; not an outage
 	}
 	if l.perInstance.CompareAndSwap(false, true) {
-		l.logger.Warn("rate limits are per instance until the session store answers", "err", err)
+		l.logger.WarnContext(ctx, "rate limits are per instance until the session store answers", "err", err)
 	}
 	ok, _ = l.local.Allow(key)
 	return ok, time.Second

@@ -105,7 +105,7 @@ func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Man
 		if !first {
 			// Deliveries are at-least-once: a repeat is acknowledged, not acted on
 			// again, so the sender stops retrying.
-			logger.Info("webhook already handled", "type", truncate(ev.Type, 64))
+			logger.InfoContext(ctx, "webhook already handled", "type", truncate(ev.Type, 64))
 			return c.JSON(http.StatusOK, webhookAck{Received: true})
 		}
 		if err := applyEvent(ctx, logger, sessions, ev); err != nil {
@@ -128,7 +128,7 @@ func applyEvent(ctx context.Context, logger *slog.Logger, sessions *session.Mana
 		}
 		sid := cmp.Or(d.UserSession.SessionID, d.UserSession.ID)
 		if sid == "" {
-			log.Info("webhook names no session; nothing ended", "sub", truncate(d.User.ID, 64))
+			log.InfoContext(ctx, "webhook names no session; nothing ended", "sub", truncate(d.User.ID, 64))
 			return nil
 		}
 		if !plainEventID(sid) {
@@ -138,7 +138,7 @@ func applyEvent(ctx context.Context, logger *slog.Logger, sessions *session.Mana
 		if err != nil {
 			return err
 		}
-		log.Info("webhook", "sid", sid, "ended", n)
+		log.InfoContext(ctx, "webhook", "sid", sid, "ended", n)
 	case "user.organization_membership_deleted", "user.organization_membership_updated":
 		var d membershipData
 		if err := decodeData(ev, &d); err != nil {
@@ -153,14 +153,14 @@ func applyEvent(ctx context.Context, logger *slog.Logger, sessions *session.Mana
 			if err != nil {
 				return err
 			}
-			log.Info("webhook", "sub", sub, "org", oid, "ended", n)
+			log.InfoContext(ctx, "webhook", "sub", sub, "org", oid, "ended", n)
 			return nil
 		}
 		n, err := sessions.MarkTokensStale(ctx, sub, oid)
 		if err != nil {
 			return err
 		}
-		log.Info("webhook", "sub", sub, "org", oid, "refresh_next", n)
+		log.InfoContext(ctx, "webhook", "sub", sub, "org", oid, "refresh_next", n)
 	case "organization.deleted":
 		var d organizationData
 		if err := decodeData(ev, &d); err != nil {
@@ -174,9 +174,9 @@ func applyEvent(ctx context.Context, logger *slog.Logger, sessions *session.Mana
 		if err != nil {
 			return err
 		}
-		log.Info("webhook", "org", oid, "ended", n)
+		log.InfoContext(ctx, "webhook", "org", oid, "ended", n)
 	default:
-		log.Debug("webhook ignored")
+		log.DebugContext(ctx, "webhook ignored")
 	}
 	return nil
 }

@@ -11,8 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/logctx"
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 	"github.com/example/scalekit-bff/server/internal/spa"
@@ -55,7 +58,11 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return fmt.Errorf("scalekit client: %w", err)
 	}
 
-	sessions, closeStore, err := newSessions(cfg, logger, logs)
+	var m *metrics.Metrics // nil, and nothing recorded, without METRICS_ADDR
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+	}
+	sessions, closeStore, err := newSessions(cfg, logger, logs, m)
 	if err != nil {
 		return err
 	}
@@ -76,7 +83,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	// neither).
 	sessions.SetDirectory(auth, 0)
 
-	var serverOpts []web.Option
+	serverOpts := []web.Option{web.WithMetrics(m)}
 	if idp != nil {
 		serverOpts = append(serverOpts, web.WithRemoteAPIs(idp.remoteAPIs...))
 	}
@@ -98,6 +105,14 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDR: cannot listen on %s: %w", cfg.ListenAddr, err)
 	}
+	if m != nil {
+		msrv, err := serveMetrics(cfg.MetricsAddr, m, logger)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer shutdown(msrv)
+	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", cfg.BaseURL.String(), "env", cfg.Env)
 	fmt.Fprintf(logs, "\n  BFF ready at %s\n\n", cfg.BaseURL)
 	logs.Flush()
@@ -116,6 +131,21 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	return nil
 }
 
+// serveMetrics serves /metrics on a listener of its own (METRICS_ADDR).
+func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("METRICS_ADDR: cannot listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry(), promhttp.HandlerOpts{Registry: m.Registry()}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
+	return srv, nil
+}
+
 func shutdown(srv *http.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -131,7 +161,7 @@ func newLogger(cfg config.Config, logs *logBuffer) *slog.Logger {
 	return slog.New(logctx.NewHandler(flushOnWarn{slog.NewTextHandler(logs, nil), logs}))
 }
 
-func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*session.Manager, func(), error) {
+func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer, m *metrics.Metrics) (*session.Manager, func(), error) {
 	opts := session.Options{
 		IdleTimeout:  cfg.SessionIdleTimeout,
 		Lifetime:     cfg.SessionLifetime,
@@ -142,7 +172,8 @@ func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*ses
 			MaxEntries: cfg.SessionCacheMaxEntries,
 			MaxAge:     cfg.SessionCacheMaxAge,
 		},
-		Logger: logger,
+		Logger:  logger,
+		Metrics: m,
 	}
 	if cfg.RedisURL == "" {
 		fmt.Fprint(stdout, banner("IN-MEMORY SESSION STORE",

@@ -94,3 +94,41 @@ func TestZeroConfigRoutesTheDemoAPI(t *testing.T) {
 		})
 	}
 }
+
+// METRICS_ADDR serves /metrics on a listener of its own; the public one
+// never does.
+func TestMetricsListenOnTheirOwnAddress(t *testing.T) {
+	app, idp, metricsAddr := freePort(t), freePort(t), freePort(t)
+	env := map[string]string{
+		"APP_ENV": "test", "LISTEN_ADDR": app, "APP_BASE_URL": "http://" + app, "DEV_IDP_ADDR": idp, "METRICS_ADDR": metricsAddr,
+	}
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run = %v; want a clean stop", err)
+		}
+	})
+	waitFor(t, "the app to listen", func() bool { return strings.Contains(out.String(), "BFF ready") })
+
+	get := func(u string) string {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	get("http://" + app + "/healthz")
+	if got := get("http://" + metricsAddr + "/metrics"); !strings.Contains(got, `bff_http_requests_total{method="GET",route="/healthz",status_class="2xx"} 1`) {
+		t.Errorf("/metrics lacks the /healthz request:\n%.2000s", got)
+	}
+	if got := get("http://" + app + "/metrics"); strings.Contains(got, "bff_http_requests_total") {
+		t.Error("the public port serves the metrics")
+	}
+}

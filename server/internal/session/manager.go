@@ -19,6 +19,8 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/gomodule/redigo/redis"
+
+	"github.com/example/scalekit-bff/server/internal/metrics"
 )
 
 // ErrStoreUnavailable means the session store did not answer. It is never
@@ -52,6 +54,10 @@ type Options struct {
 	Cache  CacheOptions
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics, when set, records sessions started and ended, refreshes, and
+	// every Redis command's time and errors (NewRedis instruments the pool's
+	// connections). Default: none.
+	Metrics *metrics.Metrics
 }
 
 func (o *Options) setDefaults() {
@@ -105,6 +111,7 @@ type Manager struct {
 // NewRedis returns a Manager that keeps sessions in Redis.
 func NewRedis(pool *redis.Pool, opts Options) *Manager {
 	opts.setDefaults()
+	instrumentPool(pool, opts.Metrics)
 	m := newManager(opts)
 	store := redisstore.NewWithPrefix(pool, opts.KeyPrefix+"session:")
 	m.scs.Store = store
@@ -223,6 +230,11 @@ func (m *Manager) checkLoaded(ctx, loaded context.Context, rec *Record, now time
 		if err := m.be.remove(ctx, m.entry(loaded, rec)); err != nil {
 			return ctx, fmt.Errorf("end expired session: %w", err)
 		}
+		reason := metrics.EndLifetime
+		if now.Sub(rec.LastSeenAt) >= m.opts.IdleTimeout {
+			reason = metrics.EndIdle
+		}
+		m.opts.Metrics.SessionsEnded(reason, 1)
 		m.log.InfoContext(ctx, "session expired", "sub", rec.User.ID, "session", rec.PublicID)
 		return m.scs.Load(ctx, "")
 	}

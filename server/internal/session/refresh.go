@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 )
 
@@ -106,6 +107,7 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 			return nil, err
 		}
 		if !m.due(rec) {
+			m.opts.Metrics.Refresh(metrics.RefreshJoined)
 			return rec, nil // another instance refreshed it
 		}
 		fence, ok, err := m.be.lock(ctx, lockName, opts.LockTTL)
@@ -135,11 +137,17 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 // acts on what the provider answered.
 func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error) {
 	rec, err := m.stored(ctx, key)
-	if err != nil || !m.due(rec) {
-		return rec, err
+	if err != nil {
+		return nil, err
+	}
+	if !m.due(rec) {
+		m.opts.Metrics.Refresh(metrics.RefreshJoined) // the last holder finished
+		return rec, nil
 	}
 	resp, err := m.spend(ctx, rec.RefreshToken)
-	switch classifyRefresh(rec, resp, err) {
+	outcome := classifyRefresh(rec, resp, err)
+	m.opts.Metrics.Refresh(outcome.metric())
+	switch outcome {
 	case refreshClientRefused:
 		m.log.ErrorContext(ctx, "the environment refused our client credentials (SCALEKIT_CLIENT_ID/SECRET)", "code", refusedCode(err))
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
@@ -192,6 +200,17 @@ const (
 	refreshOtherSubject                 // the refreshed ID token names another user: the session ends
 )
 
+// metric is the outcome's bff_token_refreshes_total label.
+func (o refreshOutcome) metric() string {
+	switch o {
+	case refreshOK:
+		return metrics.RefreshOK
+	case refreshRefused, refreshOtherSubject:
+		return metrics.RefreshRefused
+	}
+	return metrics.RefreshOutage
+}
+
 // classifyRefresh reads the provider's answer to spending rec's refresh token.
 func classifyRefresh(rec *Record, resp *scalekit.TokenResponse, err error) refreshOutcome {
 	if refused, ok := errors.AsType[*scalekit.RefusedError](err); ok {
@@ -236,6 +255,7 @@ func (m *Manager) refused(ctx context.Context, key string, rec *Record, err erro
 	if cur, serr := m.stored(ctx, key); serr == nil && cur.RefreshToken != rec.RefreshToken {
 		return cur, nil
 	}
+	m.opts.Metrics.SessionsEnded(metrics.EndRefreshRefused, 1)
 	m.log.InfoContext(ctx, "refresh token refused; ending session", "sub", rec.User.ID, "session", rec.PublicID, "code", refusedCode(err))
 	return nil, m.endStored(ctx, key, rec, fmt.Errorf("refresh refused: %w", err))
 }

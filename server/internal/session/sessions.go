@@ -5,6 +5,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/example/scalekit-bff/server/internal/metrics"
 )
 
 // Listed is one of a user's sessions as /api/sessions shows it.
@@ -110,6 +112,7 @@ func (m *Manager) Revoke(ctx context.Context, current *Record, publicID string) 
 				return false, err
 			}
 			if live {
+				m.opts.Metrics.SessionsEnded(metrics.EndRevoked, 1)
 				m.log.InfoContext(ctx, "session revoked", "sub", sub, "session", publicID)
 				m.queueRemoteRevocations(ctx, []indexEntry{e}, current.User.SessionID)
 			}
@@ -128,6 +131,7 @@ func (m *Manager) RevokeOthers(ctx context.Context, current *Record) (int, error
 		return 0, err
 	}
 	if len(ended) > 0 {
+		m.opts.Metrics.SessionsEnded(metrics.EndRevoked, len(ended))
 		m.log.InfoContext(ctx, "sessions revoked", "sub", current.User.ID, "count", len(ended))
 		m.queueRemoteRevocations(ctx, ended, current.User.SessionID)
 	}

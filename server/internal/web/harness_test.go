@@ -23,6 +23,7 @@ import (
 	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/devidp"
 	"github.com/example/scalekit-bff/server/internal/logctx"
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/redistest"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
@@ -61,6 +62,8 @@ type testEnv struct {
 	secrets   []secret
 	// serverOptions make options for every instance's NewServer.
 	serverOptions []func(*session.Manager) Option
+	// metrics, with withMetrics, records every instance's metrics.
+	metrics *metrics.Metrics
 }
 
 func (e *testEnv) idpDown(down bool) { e.idpIsDown.Store(down) }
@@ -118,7 +121,7 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pool.Close() })
-	sopts := session.Options{IdleTimeout: e.cfg.SessionIdleTimeout, Lifetime: e.cfg.SessionLifetime, CookieSecure: e.cfg.CookieSecure, KeyPrefix: e.db.Prefix, Logger: logger,
+	sopts := session.Options{IdleTimeout: e.cfg.SessionIdleTimeout, Lifetime: e.cfg.SessionLifetime, CookieSecure: e.cfg.CookieSecure, KeyPrefix: e.db.Prefix, Logger: logger, Metrics: e.metrics,
 		Cache: session.CacheOptions{Off: !e.cfg.SessionCache, MaxEntries: e.cfg.SessionCacheMaxEntries, MaxAge: e.cfg.SessionCacheMaxAge}}
 	sessions := session.NewRedis(pool, sopts)
 	sessions.SetRefresher(auth, session.RefreshOptions{Skew: e.cfg.TokenRefreshSkew})
@@ -139,7 +142,7 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 	}()
 	t.Cleanup(func() { stop(); <-worker; <-cache })
 	sessions.SetDirectory(auth, 0)
-	var opts []Option
+	opts := []Option{WithMetrics(e.metrics)}
 	for _, o := range e.serverOptions {
 		opts = append(opts, o(sessions))
 	}
@@ -181,6 +184,7 @@ type envSettings struct {
 	limit            session.Limit
 	providerWebhooks bool
 	serverOptions    []func(*session.Manager) Option
+	metrics          bool
 }
 
 func withEnv(k, v string) envOption {
@@ -221,6 +225,11 @@ func withProviderWebhooks() envOption {
 // does; it is made with the instance's session manager.
 func withServerOption(o func(sessions *session.Manager) Option) envOption {
 	return func(s *envSettings) { s.serverOptions = append(s.serverOptions, o) }
+}
+
+// withMetrics records the server's metrics (e.metrics), as METRICS_ADDR does.
+func withMetrics() envOption {
+	return func(s *envSettings) { s.metrics = true }
 }
 
 // withRedisURL points the server at another Redis (a private one for outages).
@@ -351,6 +360,9 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 	e.cfg = cfg
 
 	e.redisURL, e.limit, e.serverOptions = redisURL, s.limit, s.serverOptions
+	if s.metrics {
+		e.metrics = metrics.New()
+	}
 	var h http.Handler
 	h, e.sessions = e.newInstance(logger)
 	handler = h

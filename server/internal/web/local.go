@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
@@ -16,6 +17,7 @@ type Option func(*serverOptions)
 type serverOptions struct {
 	routes     []func(e *echo.Echo)
 	remoteAPIs []config.RemoteAPI
+	metrics    *metrics.Metrics
 }
 
 // WithRoutes lets add register routes of the product's own, beside the BFF's.

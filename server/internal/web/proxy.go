@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
@@ -32,10 +33,14 @@ const proxiedCSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 // addRemoteAPIs registers each REMOTE_APIS prefix, and everything under it,
 // for the methods in proxiedMethods.
-func addRemoteAPIs(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager) {
+func addRemoteAPIs(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, m *metrics.Metrics) {
 	transport := upstreamTransport(cfg.RemoteAPITimeout)
 	for _, api := range cfg.RemoteAPIs {
-		p := newRemoteAPI(logger, cfg, api, transport)
+		var rt http.RoundTripper = transport
+		if m != nil {
+			rt = meteredTransport{next: rt, metrics: m, api: api.Prefix}
+		}
+		p := newRemoteAPI(logger, cfg, api, rt)
 		guard := checkCSRFEveryMethod()
 		if !api.Anonymous {
 			guard = RequireSession(sessions)

@@ -7,17 +7,18 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
 // addRoutes is every route of docs/DESIGN.md on one screen.
-func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit, local []func(*echo.Echo)) {
+func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit, m *metrics.Metrics, local []func(*echo.Echo)) {
 	e.GET("/healthz", handleHealthz())
 	e.GET("/readyz", handleReadyz(sessions, auth))
 
 	withSession := loadSession(sessions)
-	limiter := newRateLimiter(logger, sessions, limit) // per client, shared by instances
+	limiter := newRateLimiter(logger, sessions, limit, m) // per client, shared by instances
 	limited := limiter.limit(errRateLimited)
 	// Routes a person opens get the login-error page for every failure.
 	person := redirectErrorsToLoginError(logger)
@@ -28,8 +29,8 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *s
 	e.GET("/auth/signup", handleLogin(logger, cfg, sessions, auth, "create"), person, personLimited, withSession)
 	e.GET("/auth/callback", handleCallback(logger, cfg, sessions, auth), person, personLimited, withSession)
 	e.POST("/auth/logout", handleLogout(logger, cfg, sessions, auth), checkCSRF(), withSession)
-	e.POST("/auth/backchannel-logout", handleBackchannelLogout(logger, sessions, auth), limited)
-	e.POST("/webhooks/scalekit", handleWebhook(logger, cfg, sessions), limited)
+	e.POST("/auth/backchannel-logout", handleBackchannelLogout(logger, sessions, auth, m), limited)
+	e.POST("/webhooks/scalekit", handleWebhook(logger, cfg, sessions, m), limited)
 
 	// Route-level middleware, not e.Group("/api", ...): a group with middleware
 	// registers a catch-all that turns every 405 into a 404.
@@ -43,7 +44,7 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *s
 	api(http.MethodDelete, "/sessions/:id", handleRevokeSession(sessions))
 	e.GET("/api/openapi.json", handleOpenAPI())
 	// REMOTE_APIS: the product's APIs, with the user's access token.
-	addRemoteAPIs(e, logger, cfg, sessions)
+	addRemoteAPIs(e, logger, cfg, sessions, m)
 	// The product's own routes (WithRoutes), before the fallbacks below.
 	for _, add := range local {
 		add(e)

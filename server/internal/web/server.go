@@ -18,8 +18,8 @@ import (
 )
 
 // NewServer wires the routes and middleware around the given dependencies.
-// Middleware order, outer to inner: request id, panic recovery, request log,
-// security headers, body limit; then per group the session and the CSRF check.
+// Middleware order, outer to inner: request id, panic recovery, metrics (with
+// WithMetrics), request log, security headers, body limit; then per group the session and the CSRF check.
 // Options add to it, such as the product's own routes (WithRoutes).
 func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, opts ...Option) *echo.Echo {
 	return newServer(logger, cfg, sessions, auth, spa, defaultRateLimit, opts...)
@@ -41,7 +41,11 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	e.HTTPErrorHandler = errorHandler(logger)
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
-	stack := []echo.MiddlewareFunc{requestID(), recoverPanics(logger), requestLog(logger), securityHeaders(formOrigin(cfg))}
+	stack := []echo.MiddlewareFunc{requestID(), recoverPanics(logger)}
+	if o.metrics != nil {
+		stack = append(stack, measure(o.metrics))
+	}
+	stack = append(stack, requestLog(logger), securityHeaders(formOrigin(cfg)))
 	if cfg.BaseURL.Scheme == "https" {
 		stack = append(stack, hsts())
 	}
@@ -55,7 +59,7 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	stack = append(stack, bodyLimit(remote))
 	e.Use(composedOnce(stack...))
 
-	addRoutes(e, logger, cfg, sessions, auth, spa, limit, o.routes)
+	addRoutes(e, logger, cfg, sessions, auth, spa, limit, o.metrics, o.routes)
 	return e
 }
 

@@ -1,0 +1,87 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/example/scalekit-bff/server/internal/metrics"
+)
+
+// instrumentPool makes every connection the pool dials record its commands'
+// time and errors. Without metrics the pool is left as it is: no request
+// pays for what nobody reads. Commands are named, never their keys, which
+// contain session tokens.
+func instrumentPool(pool *redis.Pool, m *metrics.Metrics) {
+	if m == nil || pool.DialContext == nil {
+		return
+	}
+	dial := pool.DialContext
+	pool.DialContext = func(ctx context.Context) (redis.Conn, error) {
+		start := time.Now()
+		c, err := dial(ctx)
+		m.RedisCommand(connectCommand, time.Since(start), err != nil)
+		if err != nil {
+			return nil, err
+		}
+		return &instrumentedConn{Conn: c, metrics: m}, nil
+	}
+}
+
+// connectCommand is the command label of a new connection's dial (and its
+// AUTH and SELECT): a Redis that is down fails there, before any command.
+const connectCommand = "(connect)"
+
+// instrumentedConn measures Do and DoContext. Commands queued with Send are
+// measured as the Do (usually EXEC) that flushes and reads them.
+type instrumentedConn struct {
+	redis.Conn
+	metrics *metrics.Metrics
+}
+
+func (c *instrumentedConn) Do(cmd string, args ...any) (any, error) {
+	start := time.Now()
+	reply, err := c.Conn.Do(cmd, args...)
+	c.record(cmd, start, err)
+	return reply, err
+}
+
+func (c *instrumentedConn) DoContext(ctx context.Context, cmd string, args ...any) (any, error) {
+	start := time.Now()
+	reply, err := redis.DoContext(c.Conn, ctx, cmd, args...)
+	c.record(cmd, start, err)
+	return reply, err
+}
+
+func (c *instrumentedConn) ReceiveContext(ctx context.Context) (any, error) {
+	return redis.ReceiveContext(c.Conn, ctx)
+}
+
+func (c *instrumentedConn) record(cmd string, start time.Time, err error) {
+	if cmd == "" {
+		return // only flushes what Send queued
+	}
+	c.metrics.RedisCommand(commandName(cmd), time.Since(start), failed(err))
+}
+
+// failed: a NOSCRIPT answer is redigo's Script finding the script not yet
+// loaded, which it then sends in full; no error for an alert to see.
+func failed(err error) bool {
+	if err == nil || errors.Is(err, redis.ErrNil) {
+		return false
+	}
+	re, ok := errors.AsType[redis.Error](err)
+	return !ok || !strings.HasPrefix(string(re), "NOSCRIPT")
+}
+
+// commandName bounds the label: our commands, upper case, and "other" for a
+// name that is not a plain word.
+func commandName(cmd string) string {
+	if len(cmd) > 20 || strings.ContainsFunc(cmd, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') }) {
+		return "other"
+	}
+	return strings.ToUpper(cmd)
+}

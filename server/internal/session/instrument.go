@@ -35,7 +35,9 @@ func instrumentPool(pool *redis.Pool, m *metrics.Metrics) {
 // AUTH and SELECT): a Redis that is down fails there, before any command.
 const connectCommand = "(connect)"
 
-// instrumentedConn measures Do and DoContext. Commands queued with Send are
+// instrumentedConn measures Do, DoContext and DoWithTimeout, and keeps the
+// optional interfaces of the connection it wraps (redis.ConnWithContext,
+// redis.ConnWithTimeout), which the pool and the session cache use. Commands queued with Send are
 // measured as the Do (usually EXEC) that flushes and reads them.
 type instrumentedConn struct {
 	redis.Conn
@@ -56,8 +58,21 @@ func (c *instrumentedConn) DoContext(ctx context.Context, cmd string, args ...an
 	return reply, err
 }
 
+func (c *instrumentedConn) DoWithTimeout(timeout time.Duration, cmd string, args ...any) (any, error) {
+	start := time.Now()
+	reply, err := redis.DoWithTimeout(c.Conn, timeout, cmd, args...)
+	c.record(cmd, start, err)
+	return reply, err
+}
+
+// ReceiveContext and ReceiveWithTimeout pass through: the session cache's
+// invalidation connections wait on them for as long as they are up.
 func (c *instrumentedConn) ReceiveContext(ctx context.Context) (any, error) {
 	return redis.ReceiveContext(c.Conn, ctx)
+}
+
+func (c *instrumentedConn) ReceiveWithTimeout(timeout time.Duration) (any, error) {
+	return redis.ReceiveWithTimeout(c.Conn, timeout)
 }
 
 func (c *instrumentedConn) record(cmd string, start time.Time, err error) {

@@ -59,6 +59,12 @@ func TestMetricsAfterSignInAndRefresh(t *testing.T) {
 	wantStatus(t, e.get(laptop, "/no/such/page"), http.StatusOK) // the SPA
 	wantStatus(t, e.do(laptop, http.MethodPut, "/no/such/page", nil), http.StatusMethodNotAllowed)
 
+	// The instrumented connections keep what the session cache needs.
+	eventually(t, "the session cache to come on", func() bool { return strings.Contains(e.logs.String(), "session cache on") })
+	if logs := e.logs.String(); strings.Contains(logs, "session cache off") {
+		t.Errorf("the session cache went off with metrics:\n%s", lines(logs, "time="))
+	}
+
 	got := e.scrape()
 	for _, want := range []string{
 		"bff_sessions_started_total 2",

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/logctx"
@@ -19,6 +20,7 @@ import (
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 	"github.com/example/scalekit-bff/server/internal/spa"
+	"github.com/example/scalekit-bff/server/internal/tracing"
 	"github.com/example/scalekit-bff/server/internal/web"
 )
 
@@ -38,6 +40,12 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	defer func() { stopFlushing(); <-flushed }()
 	logger := newLogger(cfg, logs)
 
+	tp, stopTracing, err := startTracing(ctx, getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing() // last: after the servers, so their spans are flushed
+
 	idp, err := startDevIDP(ctx, cfg, logger, logs)
 	if err != nil {
 		return err
@@ -52,7 +60,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 
 	auth, err := scalekit.New(ctx, scalekit.Config{
 		EnvironmentURL: cfg.ScalekitEnvironmentURL, Issuer: cfg.ScalekitIssuer,
-		ClientID: cfg.ScalekitClientID, ClientSecret: cfg.ScalekitClientSecret, Logger: logger,
+		ClientID: cfg.ScalekitClientID, ClientSecret: cfg.ScalekitClientSecret, Logger: logger, Tracing: tp,
 	})
 	if err != nil {
 		return fmt.Errorf("scalekit client: %w", err)
@@ -62,7 +70,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	if cfg.MetricsAddr != "" {
 		m = metrics.New()
 	}
-	sessions, closeStore, err := newSessions(cfg, logger, logs, m)
+	sessions, closeStore, err := newSessions(cfg, logger, logs, m, tp)
 	if err != nil {
 		return err
 	}
@@ -83,7 +91,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	// neither).
 	sessions.SetDirectory(auth, 0)
 
-	serverOpts := []web.Option{web.WithMetrics(m)}
+	serverOpts := []web.Option{web.WithMetrics(m), web.WithTracing(tp)}
 	if idp != nil {
 		serverOpts = append(serverOpts, web.WithRemoteAPIs(idp.remoteAPIs...))
 	}
@@ -131,6 +139,27 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	return nil
 }
 
+// startTracing starts OpenTelemetry tracing when the OTEL_* variables name an
+// OTLP endpoint; otherwise tp is nil and nothing is traced. stop flushes the
+// spans still buffered, waiting at most 5 seconds.
+func startTracing(ctx context.Context, getenv func(string) string, logger *slog.Logger) (tp trace.TracerProvider, stop func(), err error) {
+	if !tracing.Enabled(getenv) {
+		return nil, func() {}, nil
+	}
+	sdk, err := tracing.Start(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	logger.Info("tracing on: spans go to the OTLP endpoint of the OTEL_* variables")
+	return sdk, func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := sdk.Shutdown(ctx); err != nil {
+			logger.Warn("could not flush the last spans", "err", err)
+		}
+	}, nil
+}
+
 // serveMetrics serves /metrics on a listener of its own (METRICS_ADDR).
 func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
@@ -161,7 +190,7 @@ func newLogger(cfg config.Config, logs *logBuffer) *slog.Logger {
 	return slog.New(logctx.NewHandler(flushOnWarn{slog.NewTextHandler(logs, nil), logs}))
 }
 
-func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer, m *metrics.Metrics) (*session.Manager, func(), error) {
+func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer, m *metrics.Metrics, tp trace.TracerProvider) (*session.Manager, func(), error) {
 	opts := session.Options{
 		IdleTimeout:  cfg.SessionIdleTimeout,
 		Lifetime:     cfg.SessionLifetime,
@@ -174,6 +203,7 @@ func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer, m *me
 		},
 		Logger:  logger,
 		Metrics: m,
+		Tracing: tp,
 	}
 	if cfg.RedisURL == "" {
 		fmt.Fprint(stdout, banner("IN-MEMORY SESSION STORE",

@@ -7,17 +7,26 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/example/scalekit-bff/server/internal/metrics"
+	"github.com/example/scalekit-bff/server/internal/tracing"
 )
 
 // instrumentPool makes every connection the pool dials record its commands'
-// time and errors. Without metrics the pool is left as it is: no request
-// pays for what nobody reads. Commands are named, never their keys, which
-// contain session tokens.
-func instrumentPool(pool *redis.Pool, m *metrics.Metrics) {
-	if m == nil || pool.DialContext == nil {
+// time and errors (with metrics) and make a span per command called with a
+// context inside a trace (with a tracer provider). Without either the pool
+// is left as it is: no request pays for what nobody reads. Commands are
+// named, never their keys, which contain session tokens.
+func instrumentPool(pool *redis.Pool, m *metrics.Metrics, tp trace.TracerProvider) {
+	if m == nil && tp == nil || pool.DialContext == nil {
 		return
+	}
+	var tracer trace.Tracer
+	if tp != nil {
+		tracer = tp.Tracer(tracing.ScopeName)
 	}
 	dial := pool.DialContext
 	pool.DialContext = func(ctx context.Context) (redis.Conn, error) {
@@ -27,7 +36,7 @@ func instrumentPool(pool *redis.Pool, m *metrics.Metrics) {
 		if err != nil {
 			return nil, err
 		}
-		return &instrumentedConn{Conn: c, metrics: m}, nil
+		return &instrumentedConn{Conn: c, metrics: m, tracer: tracer}, nil
 	}
 }
 
@@ -42,6 +51,7 @@ const connectCommand = "(connect)"
 type instrumentedConn struct {
 	redis.Conn
 	metrics *metrics.Metrics
+	tracer  trace.Tracer // nil: no spans
 }
 
 func (c *instrumentedConn) Do(cmd string, args ...any) (any, error) {
@@ -52,6 +62,20 @@ func (c *instrumentedConn) Do(cmd string, args ...any) (any, error) {
 }
 
 func (c *instrumentedConn) DoContext(ctx context.Context, cmd string, args ...any) (any, error) {
+	if c.tracer != nil && cmd != "" && trace.SpanContextFromContext(ctx).IsValid() {
+		name := commandName(cmd)
+		var span trace.Span
+		ctx, span = c.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(semconv.DBSystemNameRedis, semconv.DBOperationName(name)))
+		defer span.End()
+		start := time.Now()
+		reply, err := redis.DoContext(c.Conn, ctx, cmd, args...)
+		c.record(cmd, start, err)
+		if failed(err) {
+			span.SetStatus(codes.Error, "redis command failed")
+		}
+		return reply, err
+	}
 	start := time.Now()
 	reply, err := redis.DoContext(c.Conn, ctx, cmd, args...)
 	c.record(cmd, start, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/gomodule/redigo/redis"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/example/scalekit-bff/server/internal/metrics"
 )
@@ -58,6 +59,10 @@ type Options struct {
 	// every Redis command's time and errors (NewRedis instruments the pool's
 	// connections). Default: none.
 	Metrics *metrics.Metrics
+	// Tracing, when set, makes a span of every Redis command called inside a
+	// trace, named by the command, with no key (keys contain session
+	// tokens). Default: none.
+	Tracing trace.TracerProvider
 }
 
 func (o *Options) setDefaults() {
@@ -111,7 +116,7 @@ type Manager struct {
 // NewRedis returns a Manager that keeps sessions in Redis.
 func NewRedis(pool *redis.Pool, opts Options) *Manager {
 	opts.setDefaults()
-	instrumentPool(pool, opts.Metrics)
+	instrumentPool(pool, opts.Metrics, opts.Tracing)
 	m := newManager(opts)
 	store := redisstore.NewWithPrefix(pool, opts.KeyPrefix+"session:")
 	m.scs.Store = store

@@ -20,6 +20,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/devidp"
 	"github.com/example/scalekit-bff/server/internal/logctx"
@@ -64,6 +66,11 @@ type testEnv struct {
 	serverOptions []func(*session.Manager) Option
 	// metrics, with withMetrics, records every instance's metrics.
 	metrics *metrics.Metrics
+	// tracing, with withTracing, traces every instance; traceparents are
+	// the W3C trace contexts the provider received.
+	tracing        trace.TracerProvider
+	traceparentsMu sync.Mutex
+	traceparents   []string
 }
 
 func (e *testEnv) idpDown(down bool) { e.idpIsDown.Store(down) }
@@ -108,7 +115,7 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 	t.Helper()
 	auth, err := scalekit.New(t.Context(), scalekit.Config{
 		EnvironmentURL: e.cfg.ScalekitEnvironmentURL, Issuer: e.cfg.ScalekitIssuer,
-		ClientID: "bff-test", ClientSecret: "bff-test-secret", HTTPClient: e.providerClient(), Logger: logger,
+		ClientID: "bff-test", ClientSecret: "bff-test-secret", HTTPClient: e.providerClient(), Logger: logger, Tracing: e.tracing,
 	})
 	if err != nil {
 		t.Fatalf("scalekit.New: %v", err)
@@ -121,7 +128,7 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pool.Close() })
-	sopts := session.Options{IdleTimeout: e.cfg.SessionIdleTimeout, Lifetime: e.cfg.SessionLifetime, CookieSecure: e.cfg.CookieSecure, KeyPrefix: e.db.Prefix, Logger: logger, Metrics: e.metrics,
+	sopts := session.Options{IdleTimeout: e.cfg.SessionIdleTimeout, Lifetime: e.cfg.SessionLifetime, CookieSecure: e.cfg.CookieSecure, KeyPrefix: e.db.Prefix, Logger: logger, Metrics: e.metrics, Tracing: e.tracing,
 		Cache: session.CacheOptions{Off: !e.cfg.SessionCache, MaxEntries: e.cfg.SessionCacheMaxEntries, MaxAge: e.cfg.SessionCacheMaxAge}}
 	sessions := session.NewRedis(pool, sopts)
 	sessions.SetRefresher(auth, session.RefreshOptions{Skew: e.cfg.TokenRefreshSkew})
@@ -142,7 +149,7 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 	}()
 	t.Cleanup(func() { stop(); <-worker; <-cache })
 	sessions.SetDirectory(auth, 0)
-	opts := []Option{WithMetrics(e.metrics)}
+	opts := []Option{WithMetrics(e.metrics), WithTracing(e.tracing)}
 	for _, o := range e.serverOptions {
 		opts = append(opts, o(sessions))
 	}
@@ -185,6 +192,7 @@ type envSettings struct {
 	providerWebhooks bool
 	serverOptions    []func(*session.Manager) Option
 	metrics          bool
+	tracing          trace.TracerProvider
 }
 
 func withEnv(k, v string) envOption {
@@ -232,6 +240,11 @@ func withMetrics() envOption {
 	return func(s *envSettings) { s.metrics = true }
 }
 
+// withTracing traces the server with tp, as the OTEL_* variables do.
+func withTracing(tp trace.TracerProvider) envOption {
+	return func(s *envSettings) { s.tracing = tp }
+}
+
 // withRedisURL points the server at another Redis (a private one for outages).
 func withRedisURL(u string) envOption {
 	return func(s *envSettings) { s.pool = func(testing.TB) string { return u } }
@@ -262,6 +275,11 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 
 	var idpHandler http.Handler = http.NotFoundHandler()
 	e.idpSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tp := r.Header.Get("Traceparent"); tp != "" {
+			e.traceparentsMu.Lock()
+			e.traceparents = append(e.traceparents, tp)
+			e.traceparentsMu.Unlock()
+		}
 		if e.idpIsDown.Load() && strings.HasSuffix(r.URL.Path, "/oauth/token") ||
 			e.apiIsDown.Load() && strings.Contains(r.URL.Path, "/api/v1/") {
 			http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
@@ -363,6 +381,7 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 	if s.metrics {
 		e.metrics = metrics.New()
 	}
+	e.tracing = s.tracing
 	var h http.Handler
 	h, e.sessions = e.newInstance(logger)
 	handler = h

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/metrics"
@@ -18,6 +19,7 @@ type serverOptions struct {
 	routes     []func(e *echo.Echo)
 	remoteAPIs []config.RemoteAPI
 	metrics    *metrics.Metrics
+	tracing    trace.TracerProvider
 }
 
 // WithRoutes lets add register routes of the product's own, beside the BFF's.

@@ -7,13 +7,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/scalekit-bff/server/internal/config"
-	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
 // addRoutes is every route of docs/DESIGN.md on one screen.
-func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit, m *metrics.Metrics, local []func(*echo.Echo)) {
+func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit, o serverOptions) {
+	m := o.metrics
 	e.GET("/healthz", handleHealthz())
 	e.GET("/readyz", handleReadyz(sessions, auth))
 
@@ -44,9 +44,9 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *s
 	api(http.MethodDelete, "/sessions/:id", handleRevokeSession(sessions))
 	e.GET("/api/openapi.json", handleOpenAPI())
 	// REMOTE_APIS: the product's APIs, with the user's access token.
-	addRemoteAPIs(e, logger, cfg, sessions, m)
+	addRemoteAPIs(e, logger, cfg, sessions, m, o.tracing)
 	// The product's own routes (WithRoutes), before the fallbacks below.
-	for _, add := range local {
+	for _, add := range o.routes {
 		add(e)
 	}
 

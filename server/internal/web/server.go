@@ -18,8 +18,8 @@ import (
 )
 
 // NewServer wires the routes and middleware around the given dependencies.
-// Middleware order, outer to inner: request id, panic recovery, metrics (with
-// WithMetrics), request log, security headers, body limit; then per group the session and the CSRF check.
+// Middleware order, outer to inner: request id, panic recovery, tracing (with
+// WithTracing), metrics (with WithMetrics), request log, security headers, body limit; then per group the session and the CSRF check.
 // Options add to it, such as the product's own routes (WithRoutes).
 func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, opts ...Option) *echo.Echo {
 	return newServer(logger, cfg, sessions, auth, spa, defaultRateLimit, opts...)
@@ -42,6 +42,9 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
 	stack := []echo.MiddlewareFunc{requestID(), recoverPanics(logger)}
+	if o.tracing != nil {
+		stack = append(stack, traceRequests(o.tracing))
+	}
 	if o.metrics != nil {
 		stack = append(stack, measure(o.metrics))
 	}
@@ -59,7 +62,7 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	stack = append(stack, bodyLimit(remote))
 	e.Use(composedOnce(stack...))
 
-	addRoutes(e, logger, cfg, sessions, auth, spa, limit, o.metrics, o.routes)
+	addRoutes(e, logger, cfg, sessions, auth, spa, limit, o)
 	return e
 }
 

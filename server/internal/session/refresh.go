@@ -146,7 +146,9 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 	}
 	resp, err := m.spend(ctx, rec.RefreshToken)
 	outcome := classifyRefresh(rec, resp, err)
-	m.opts.Metrics.Refresh(outcome.metric())
+	if outcome != refreshRefused { // refused knows whether it was
+		m.opts.Metrics.Refresh(outcome.metric())
+	}
 	switch outcome {
 	case refreshClientRefused:
 		m.log.ErrorContext(ctx, "the environment refused our client credentials (SCALEKIT_CLIENT_ID/SECRET)", "code", refusedCode(err))
@@ -157,6 +159,7 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	case refreshOtherSubject:
 		// OpenID Connect Core §12.2: a refreshed ID token names the same user.
+		m.opts.Metrics.SessionsEnded(metrics.EndRefreshRefused, 1)
 		m.log.WarnContext(ctx, "refreshed ID token names another user; ending session", "sub", rec.User.ID, "session", rec.PublicID)
 		return nil, m.endStored(ctx, key, rec, errors.New("refreshed ID token has another subject"))
 	case refreshUnverified:
@@ -253,8 +256,10 @@ func (m *Manager) spend(ctx context.Context, token scalekit.Token) (*scalekit.To
 // the refusal is of a token the session no longer holds.
 func (m *Manager) refused(ctx context.Context, key string, rec *Record, err error) (*Record, error) {
 	if cur, serr := m.stored(ctx, key); serr == nil && cur.RefreshToken != rec.RefreshToken {
+		m.opts.Metrics.Refresh(metrics.RefreshJoined)
 		return cur, nil
 	}
+	m.opts.Metrics.Refresh(metrics.RefreshRefused)
 	m.opts.Metrics.SessionsEnded(metrics.EndRefreshRefused, 1)
 	m.log.InfoContext(ctx, "refresh token refused; ending session", "sub", rec.User.ID, "session", rec.PublicID, "code", refusedCode(err))
 	return nil, m.endStored(ctx, key, rec, fmt.Errorf("refresh refused: %w", err))

@@ -128,6 +128,88 @@ func TestMetricsCountRedisErrors(t *testing.T) {
 	}
 }
 
+// A refresh the provider refuses ends the session, and says so in both
+// series.
+func TestMetricsCountRefusedRefreshes(t *testing.T) {
+	clk := &offsetClock{}
+	e := newTestServer(t, withMetrics(), withIDP(func(c *devidp.Config) {
+		c.Now = clk.Now
+		c.AccessTokenTTL = 5 * time.Minute
+		c.Clients[0].BackchannelLogoutURI = "" // the refusal alone ends the session
+	}))
+	c := e.browser()
+	loginNearExpiry(e, clk, c, "usr_bob")
+	if !e.idp.EndSession(t.Context(), providerSessionOf(t, e, c)) {
+		t.Fatal("EndSession found no provider session")
+	}
+	wantStatus(t, e.get(c, "/api/me"), http.StatusUnauthorized)
+	got := e.scrape()
+	for _, want := range []string{`bff_token_refreshes_total{outcome="refused"} 1`, `bff_sessions_ended_total{reason="refresh_refused"} 1`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("metrics lack %q:\n%s", want, lines(got, "bff_"))
+		}
+	}
+}
+
+// A back-channel logout is counted, with the sessions it ended.
+func TestMetricsCountBackchannelLogouts(t *testing.T) {
+	e := newTestServer(t, withMetrics())
+	c := e.browser()
+	e.login(c, "usr_alice")
+	if !e.idp.EndSession(t.Context(), providerSessionOf(t, e, c)) {
+		t.Fatal("EndSession found no provider session")
+	}
+	wantStatus(t, e.get(c, "/api/me"), http.StatusUnauthorized)
+	got := e.scrape()
+	for _, want := range []string{"bff_backchannel_logouts_total 1", `bff_sessions_ended_total{reason="backchannel"} 1`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("metrics lack %q:\n%s", want, lines(got, "bff_"))
+		}
+	}
+}
+
+// A webhook is counted by type and outcome, with the sessions it ended.
+func TestMetricsCountWebhookEvents(t *testing.T) {
+	e := newTestServer(t, withMetrics())
+	c := e.browser()
+	e.login(c, "usr_alice")
+	body := fixture(t, "user.logout.json", "ses_102701193356116233", providerSessionOf(t, e, c))
+	wantAck(t, e.webhook(body, withWebhookID("msg_1")))
+	wantAck(t, e.webhook(body, withWebhookID("msg_1")))
+	got := e.scrape()
+	for _, want := range []string{
+		`bff_webhook_events_total{outcome="handled",type="user.logout"} 1`,
+		`bff_webhook_events_total{outcome="duplicate",type="user.logout"} 1`,
+		`bff_sessions_ended_total{reason="webhook"} 1`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("metrics lack %q:\n%s", want, lines(got, "bff_"))
+		}
+	}
+}
+
+// Remote API calls are counted by prefix and upstream status class; one
+// that no upstream answers, as "error".
+func TestMetricsCountRemoteAPICalls(t *testing.T) {
+	e, orders, _ := remoteEnv(t, "/api/down=http://127.0.0.1:9", withMetrics())
+	orders.answer(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusNotFound) })
+	c := e.browser()
+	e.login(c, "usr_alice")
+	wantStatus(t, e.get(c, "/api/orders/ord_1", "X-CSRF", "1"), http.StatusNotFound)
+	wantStatus(t, e.get(c, "/api/down/x", "X-CSRF", "1"), http.StatusBadGateway)
+	got := e.scrape()
+	for _, want := range []string{
+		`bff_remote_api_requests_total{api="/api/orders",status_class="4xx"} 1`,
+		`bff_remote_api_requests_total{api="/api/down",status_class="error"} 1`,
+		`bff_remote_api_request_duration_seconds_count{api="/api/orders"} 1`,
+		`bff_http_requests_total{method="GET",route="/api/orders/*",status_class="4xx"} 1`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("metrics lack %q:\n%s", want, lines(got, "bff_"))
+		}
+	}
+}
+
 func lines(s, prefix string) string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {

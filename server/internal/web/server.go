@@ -19,7 +19,8 @@ import (
 
 // NewServer wires the routes and middleware around the given dependencies.
 // Middleware order, outer to inner: request id, panic recovery, tracing (with
-// WithTracing), metrics (with WithMetrics), request log, security headers, body limit; then per group the session and the CSRF check.
+// WithTracing), metrics (with WithMetrics), request log, security headers,
+// body limit; then per group the session and the CSRF check.
 // Options add to it, such as the product's own routes (WithRoutes).
 func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, opts ...Option) *echo.Echo {
 	return newServer(logger, cfg, sessions, auth, spa, defaultRateLimit, opts...)

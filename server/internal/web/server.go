@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/logctx"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
@@ -33,6 +34,9 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// Lines logged here carry the request id however the caller built the
+	// logger (run's already does; wrapping twice is a no-op).
+	logger = slog.New(logctx.NewHandler(logger.Handler()))
 	// The server's own copy: options add remote APIs without touching the
 	// caller's configuration.
 	cfg.RemoteAPIs = slices.Concat(cfg.RemoteAPIs, o.remoteAPIs)

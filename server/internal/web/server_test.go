@@ -1,11 +1,14 @@
 package web
 
 import (
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
@@ -170,6 +173,26 @@ func TestLogLinesCarryTheRequestID(t *testing.T) {
 		if strings.Count(line, " request_id=") != 1 {
 			t.Errorf("log line %q names its request id twice", line)
 		}
+	}
+}
+
+// A product that builds the server with a logger of its own still gets the
+// request id on the server's lines.
+func TestLogLinesCarryTheRequestIDWithAnyLogger(t *testing.T) {
+	var logs syncBuffer
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(slog.New(slog.NewTextHandler(&logs, nil)), cfg, session.NewMemory(session.Options{}), nil, http.NotFoundHandler())
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/auth/logout", nil)) // no X-CSRF: refused
+	if w.Code != http.StatusForbidden {
+		t.Fatalf("POST /auth/logout without X-CSRF = %d; want 403", w.Code)
+	}
+	refused := logLines(logs.String(), `msg="request refused"`)
+	if want := "request_id=" + w.Header().Get("X-Request-Id"); len(refused) != 1 || !strings.Contains(refused[0], want) {
+		t.Errorf("refusal lines %q; want one with %s", refused, want)
 	}
 }
 

@@ -11,10 +11,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/logctx"
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 	"github.com/example/scalekit-bff/server/internal/spa"
+	"github.com/example/scalekit-bff/server/internal/tracing"
 	"github.com/example/scalekit-bff/server/internal/web"
 )
 
@@ -34,6 +40,12 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	defer func() { stopFlushing(); <-flushed }()
 	logger := newLogger(cfg, logs)
 
+	tp, stopTracing, err := startTracing(ctx, getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing() // last: after the servers, so their spans are flushed
+
 	idp, err := startDevIDP(ctx, cfg, logger, logs)
 	if err != nil {
 		return err
@@ -48,13 +60,17 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 
 	auth, err := scalekit.New(ctx, scalekit.Config{
 		EnvironmentURL: cfg.ScalekitEnvironmentURL, Issuer: cfg.ScalekitIssuer,
-		ClientID: cfg.ScalekitClientID, ClientSecret: cfg.ScalekitClientSecret, Logger: logger,
+		ClientID: cfg.ScalekitClientID, ClientSecret: cfg.ScalekitClientSecret, Logger: logger, Tracing: tp,
 	})
 	if err != nil {
 		return fmt.Errorf("scalekit client: %w", err)
 	}
 
-	sessions, closeStore, err := newSessions(cfg, logger, logs)
+	var m *metrics.Metrics // nil, and nothing recorded, without METRICS_ADDR
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+	}
+	sessions, closeStore, err := newSessions(cfg, logger, logs, m, tp)
 	if err != nil {
 		return err
 	}
@@ -77,7 +93,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 
 	// The request line skips slog's generic path (see WithAccessLog); it goes
 	// to the same buffer, in the same format, as newLogger's handler.
-	serverOpts := []web.Option{web.WithAccessLog(logs, cfg.Production())}
+	serverOpts := []web.Option{web.WithAccessLog(logs, cfg.Production()), web.WithMetrics(m), web.WithTracing(tp)}
 	if idp != nil {
 		serverOpts = append(serverOpts, web.WithRemoteAPIs(idp.remoteAPIs...))
 	}
@@ -99,6 +115,14 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDR: cannot listen on %s: %w", cfg.ListenAddr, err)
 	}
+	if m != nil {
+		msrv, err := serveMetrics(cfg.MetricsAddr, m, logger)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer shutdown(msrv)
+	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", cfg.BaseURL.String(), "env", cfg.Env)
 	fmt.Fprintf(logs, "\n  BFF ready at %s\n\n", cfg.BaseURL)
 	logs.Flush()
@@ -117,20 +141,58 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	return nil
 }
 
+// startTracing starts OpenTelemetry tracing when the OTEL_* variables name an
+// OTLP endpoint; otherwise tp is nil and nothing is traced. stop flushes the
+// spans still buffered, waiting at most 5 seconds.
+func startTracing(ctx context.Context, getenv func(string) string, logger *slog.Logger) (tp trace.TracerProvider, stop func(), err error) {
+	if !tracing.Enabled(getenv) {
+		return nil, func() {}, nil
+	}
+	sdk, err := tracing.Start(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	logger.Info("tracing on: spans go to the OTLP endpoint of the OTEL_* variables")
+	return sdk, func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := sdk.Shutdown(ctx); err != nil {
+			logger.Warn("could not flush the last spans", "err", err)
+		}
+	}, nil
+}
+
+// serveMetrics serves /metrics on a listener of its own (METRICS_ADDR).
+func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("METRICS_ADDR: cannot listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry(), promhttp.HandlerOpts{Registry: m.Registry()}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
+	return srv, nil
+}
+
 func shutdown(srv *http.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
 }
 
+// newLogger writes JSON in production and text otherwise; every line logged
+// while serving a request carries its request id (logctx).
 func newLogger(cfg config.Config, logs *logBuffer) *slog.Logger {
 	if cfg.Production() {
-		return slog.New(flushOnWarn{slog.NewJSONHandler(logs, nil), logs})
+		return slog.New(logctx.NewHandler(flushOnWarn{slog.NewJSONHandler(logs, nil), logs}))
 	}
-	return slog.New(flushOnWarn{slog.NewTextHandler(logs, nil), logs})
+	return slog.New(logctx.NewHandler(flushOnWarn{slog.NewTextHandler(logs, nil), logs}))
 }
 
-func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*session.Manager, func(), error) {
+func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer, m *metrics.Metrics, tp trace.TracerProvider) (*session.Manager, func(), error) {
 	opts := session.Options{
 		IdleTimeout:  cfg.SessionIdleTimeout,
 		Lifetime:     cfg.SessionLifetime,
@@ -141,7 +203,9 @@ func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer) (*ses
 			MaxEntries: cfg.SessionCacheMaxEntries,
 			MaxAge:     cfg.SessionCacheMaxAge,
 		},
-		Logger: logger,
+		Logger:  logger,
+		Metrics: m,
+		Tracing: tp,
 	}
 	if cfg.RedisURL == "" {
 		fmt.Fprint(stdout, banner("IN-MEMORY SESSION STORE",

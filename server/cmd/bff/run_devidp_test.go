@@ -6,9 +6,15 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // In the zero-configuration run the built-in provider and the app share a
@@ -92,5 +98,94 @@ func TestZeroConfigRoutesTheDemoAPI(t *testing.T) {
 				t.Errorf("GET /api/demo/hello signed out = %d %s; want %d %s", resp.StatusCode, body, tc.wantStatus, tc.wantCode)
 			}
 		})
+	}
+}
+
+// METRICS_ADDR serves /metrics on a listener of its own; the public one
+// never does.
+func TestMetricsListenOnTheirOwnAddress(t *testing.T) {
+	app, idp, metricsAddr := freePort(t), freePort(t), freePort(t)
+	env := map[string]string{
+		"APP_ENV": "test", "LISTEN_ADDR": app, "APP_BASE_URL": "http://" + app, "DEV_IDP_ADDR": idp, "METRICS_ADDR": metricsAddr,
+	}
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run = %v; want a clean stop", err)
+		}
+	})
+	waitFor(t, "the app to listen", func() bool { return strings.Contains(out.String(), "BFF ready") })
+
+	get := func(u string) string {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	get("http://" + app + "/healthz")
+	if got := get("http://" + metricsAddr + "/metrics"); !strings.Contains(got, `bff_http_requests_total{method="GET",route="/healthz",status_class="2xx"} 1`) {
+		t.Errorf("/metrics lacks the /healthz request:\n%.2000s", got)
+	}
+	if got := get("http://" + app + "/metrics"); strings.Contains(got, "bff_http_requests_total") {
+		t.Error("the public port serves the metrics")
+	}
+}
+
+// With OTEL_EXPORTER_OTLP_ENDPOINT set, requests are traced to that OTLP
+// endpoint, and stopping the server flushes the spans still buffered.
+func TestTracesReachTheOTLPEndpointBeforeExit(t *testing.T) {
+	var mu sync.Mutex
+	var names []string
+	col := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var req coltracepb.ExportTraceServiceRequest
+		if r.URL.Path != "/v1/traces" || proto.Unmarshal(b, &req) != nil {
+			http.Error(w, "want OTLP/HTTP protobuf at /v1/traces", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					names = append(names, s.Name)
+				}
+			}
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer col.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", col.URL) // the SDK reads the process's variables
+	app, idp := freePort(t), freePort(t)
+	env := map[string]string{
+		"APP_ENV": "test", "LISTEN_ADDR": app, "APP_BASE_URL": "http://" + app, "DEV_IDP_ADDR": idp,
+		"OTEL_EXPORTER_OTLP_ENDPOINT": col.URL,
+	}
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
+	waitFor(t, "the app to listen", func() bool { return strings.Contains(out.String(), "BFF ready") })
+	resp, err := http.Get("http://" + app + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run = %v; want a clean stop", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(names, "GET /healthz") {
+		t.Errorf("the collector received spans %q; want GET /healthz, flushed at exit", names)
 	}
 }

@@ -39,6 +39,10 @@ type Config struct {
 	BaseURL *url.URL
 	// ListenAddr is LISTEN_ADDR (default ":8080").
 	ListenAddr string
+	// MetricsAddr (METRICS_ADDR, default none: off) is where Prometheus
+	// metrics are served, at /metrics, on a listener of their own: never the
+	// public one, which LISTEN_ADDR's address is refused as.
+	MetricsAddr string
 
 	// RedisURL is REDIS_URL; empty means scs's in-memory store.
 	RedisURL string
@@ -117,6 +121,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ScalekitClientSecret:   getenv("SCALEKIT_CLIENT_SECRET"),
 		ScalekitWebhookSecret:  getenv("SCALEKIT_WEBHOOK_SECRET"),
 		ListenAddr:             get("LISTEN_ADDR", ":8080"),
+		MetricsAddr:            get("METRICS_ADDR", ""),
 		RedisURL:               get("REDIS_URL", ""),
 		RedisKeyPrefix:         get("REDIS_KEY_PREFIX", "bff:"),
 	}
@@ -151,6 +156,13 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		bad("LISTEN_ADDR", "host:port such as :8080", c.ListenAddr)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("METRICS_ADDR", "host:port such as 127.0.0.1:9090", c.MetricsAddr)
+		} else if sameListener(c.MetricsAddr, c.ListenAddr) {
+			bad("METRICS_ADDR", "an address other than LISTEN_ADDR's (metrics never go on the public port)", c.MetricsAddr)
+		}
 	}
 
 	if c.RedisURL != "" {
@@ -232,6 +244,18 @@ func Load(getenv func(string) string) (Config, error) {
 		c.useDevIDP(getenv, &errs)
 	}
 	return c, errors.Join(errs...)
+}
+
+// sameListener reports whether two host:port addresses would share a port:
+// the same port on the same host, or on any address ("", 0.0.0.0, [::]).
+func sameListener(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || pa != pb {
+		return false
+	}
+	any := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || any(ha) || any(hb)
 }
 
 // lookup reads a variable with surrounding spaces trimmed; unset or blank

@@ -56,6 +56,7 @@ func TestLoadGood(t *testing.T) {
 		"SESSION_CACHE":             "off",
 		"SESSION_CACHE_MAX_ENTRIES": "500",
 		"SESSION_CACHE_MAX_AGE":     "2s",
+		"METRICS_ADDR":              "127.0.0.1:9090",
 	}))
 	if err != nil {
 		t.Fatalf("Load(production) error = %v; want nil", err)
@@ -65,6 +66,9 @@ func TestLoadGood(t *testing.T) {
 	}
 	if c.SessionIdleTimeout != 15*time.Minute || c.SessionLifetime != 8*time.Hour || c.ListenAddr != "0.0.0.0:9000" {
 		t.Errorf("got %v %v %q", c.SessionIdleTimeout, c.SessionLifetime, c.ListenAddr)
+	}
+	if c.MetricsAddr != "127.0.0.1:9090" {
+		t.Errorf("MetricsAddr = %q; want 127.0.0.1:9090", c.MetricsAddr)
 	}
 	if c.RedisKeyPrefix != "shop:eu-1.bff:" {
 		t.Errorf("RedisKeyPrefix = %q; want shop:eu-1.bff:", c.RedisKeyPrefix)
@@ -100,6 +104,9 @@ func TestLoadBad(t *testing.T) {
 		{"session cache entries", map[string]string{"SESSION_CACHE_MAX_ENTRIES": "0"}, `SESSION_CACHE_MAX_ENTRIES: want a positive number of sessions such as 15000, got "0"`, ""},
 		{"session cache age", map[string]string{"SESSION_CACHE_MAX_AGE": "5"}, "SESSION_CACHE_MAX_AGE: want a positive duration", ""},
 		{"listen", map[string]string{"LISTEN_ADDR": "8080"}, "LISTEN_ADDR: want host:port", ""},
+		{"metrics addr", map[string]string{"METRICS_ADDR": "9090"}, "METRICS_ADDR: want host:port", ""},
+		{"metrics on the public port", map[string]string{"METRICS_ADDR": ":8080"}, "METRICS_ADDR: want an address other than LISTEN_ADDR's", ""},
+		{"metrics on the public port of one host", map[string]string{"LISTEN_ADDR": "127.0.0.1:9000", "METRICS_ADDR": "0.0.0.0:9000"}, "METRICS_ADDR: want an address other", ""},
 		{"devidp addr", map[string]string{"DEV_IDP_ADDR": "nope"}, "DEV_IDP_ADDR:", ""},
 		{"webhook secret", map[string]string{"SCALEKIT_WEBHOOK_SECRET": "whsec_!!not base64!!"}, "SCALEKIT_WEBHOOK_SECRET: want", "not base64"},
 		{"app env", map[string]string{"APP_ENV": "prod"}, `APP_ENV: want development, test or production, got "prod"`, ""},

@@ -13,8 +13,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/example/scalekit-bff/server/internal/tracing"
 )
 
 // Config configures an OIDCClient.
@@ -36,6 +39,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock for token verification. Default: time.Now.
 	Now func() time.Time
+	// Tracing, when set, makes a client span of every call to the
+	// environment and sends it W3C trace context. Default: none.
+	Tracing trace.TracerProvider
 	// Logger receives lifecycle messages (discovery). Never tokens, codes or
 	// secrets. Default: discard.
 	Logger *slog.Logger
@@ -73,6 +79,9 @@ func New(_ context.Context, cfg Config) (*OIDCClient, error) {
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = defaultHTTPClient()
+	}
+	if cfg.Tracing != nil {
+		hc = tracing.Client(hc, cfg.Tracing, "scalekit")
 	}
 	now := cfg.Now
 	if now == nil {

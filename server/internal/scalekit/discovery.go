@@ -70,11 +70,11 @@ func (c *OIDCClient) provider(ctx context.Context) (*provider, error) {
 		defer cancel()
 		p, err := c.discover(dctx)
 		if err != nil {
-			c.log.Warn("scalekit: discovery failed; will retry on the next call", "issuer", c.issuer, "error", err)
+			c.log.WarnContext(dctx, "scalekit: discovery failed; will retry on the next call", "issuer", c.issuer, "error", err)
 			return nil, err
 		}
 		c.endpoints.Store(p)
-		c.log.Info("scalekit: environment endpoints loaded", "issuer", p.issuer,
+		c.log.InfoContext(dctx, "scalekit: environment endpoints loaded", "issuer", p.issuer,
 			"authorize", p.authURL, "token", p.tokenURL, "keys", p.jwksURL, "logout", p.endSessionURL)
 		return p, nil
 	})
@@ -123,7 +123,7 @@ func (c *OIDCClient) discover(ctx context.Context) (*provider, error) {
 		}
 	case http.StatusNotFound, http.StatusGone:
 		doc = discoveryDocument{Issuer: c.issuer}
-		c.log.Info("scalekit: no discovery document; using Scalekit's fixed paths", "issuer", c.issuer)
+		c.log.InfoContext(ctx, "scalekit: no discovery document; using Scalekit's fixed paths", "issuer", c.issuer)
 	default:
 		return nil, fmt.Errorf("%w: discovery: %s answered %s", ErrUnavailable, req.URL, resp.Status)
 	}

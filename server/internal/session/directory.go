@@ -43,7 +43,7 @@ func (m *Manager) organizations(ctx context.Context, userID string) (orgs []Orga
 	defer cancel()
 	u, err := m.directory.GetUser(ctx, userID)
 	if err != nil {
-		m.log.Warn("could not read the user's organizations; showing organization ids", "sub", userID, "err", err)
+		m.log.WarnContext(ctx, "could not read the user's organizations; showing organization ids", "sub", userID, "err", err)
 		return nil, false
 	}
 	orgs = []Organization{}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/example/scalekit-bff/server/internal/metrics"
 )
 
 // StartLogin remembers a login this browser has started, under its state,
@@ -139,10 +141,11 @@ func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, signedIn Re
 		_ = m.be.unindex(ctx, entry)
 		return err
 	}
+	m.opts.Metrics.SessionStarted()
 	// Prune the user's entries of sessions that ended on their own, so the
 	// index of a user who never opens the sessions page does not grow.
 	if _, err := m.liveEntries(ctx, rec.User.ID); err != nil {
-		m.log.Warn("could not prune session index", "err", err)
+		m.log.WarnContext(ctx, "could not prune session index", "err", err)
 	}
 	return nil
 }
@@ -156,6 +159,9 @@ func (m *Manager) SignOut(ctx context.Context, w http.ResponseWriter) error {
 	rec := m.record(ctx)
 	if err := m.be.remove(ctx, m.entry(ctx, rec)); err != nil {
 		return err
+	}
+	if rec.SignedIn() {
+		m.opts.Metrics.SessionsEnded(metrics.EndLogout, 1)
 	}
 	m.ClearCookie(ctx, w)
 	return nil

@@ -19,6 +19,9 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/gomodule/redigo/redis"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/example/scalekit-bff/server/internal/metrics"
 )
 
 // ErrStoreUnavailable means the session store did not answer. It is never
@@ -52,6 +55,14 @@ type Options struct {
 	Cache  CacheOptions
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics, when set, records sessions started and ended, refreshes, and
+	// every Redis command's time and errors (NewRedis instruments the pool's
+	// connections). Default: none.
+	Metrics *metrics.Metrics
+	// Tracing, when set, makes a span of every Redis command called inside a
+	// trace, named by the command, with no key (keys contain session
+	// tokens). Default: none.
+	Tracing trace.TracerProvider
 }
 
 func (o *Options) setDefaults() {
@@ -105,6 +116,7 @@ type Manager struct {
 // NewRedis returns a Manager that keeps sessions in Redis.
 func NewRedis(pool *redis.Pool, opts Options) *Manager {
 	opts.setDefaults()
+	instrumentPool(pool, opts.Metrics, opts.Tracing)
 	m := newManager(opts)
 	store := redisstore.NewWithPrefix(pool, opts.KeyPrefix+"session:")
 	m.scs.Store = store
@@ -191,7 +203,7 @@ func (m *Manager) Load(ctx context.Context, cookieValue string) (context.Context
 func (m *Manager) loadStored(ctx context.Context, cookieValue string, now time.Time) (context.Context, error) {
 	loaded, err := m.scs.Load(ctx, cookieValue)
 	if errors.Is(err, errCorrupt) {
-		m.log.Warn("session record unreadable; starting a new session", "err", err)
+		m.log.WarnContext(ctx, "session record unreadable; starting a new session", "err", err)
 		return m.scs.Load(ctx, "")
 	}
 	if err != nil {
@@ -223,7 +235,12 @@ func (m *Manager) checkLoaded(ctx, loaded context.Context, rec *Record, now time
 		if err := m.be.remove(ctx, m.entry(loaded, rec)); err != nil {
 			return ctx, fmt.Errorf("end expired session: %w", err)
 		}
-		m.log.Info("session expired", "sub", rec.User.ID, "session", rec.PublicID)
+		reason := metrics.EndLifetime
+		if now.Sub(rec.LastSeenAt) >= m.opts.IdleTimeout {
+			reason = metrics.EndIdle
+		}
+		m.opts.Metrics.SessionsEnded(reason, 1)
+		m.log.InfoContext(ctx, "session expired", "sub", rec.User.ID, "session", rec.PublicID)
 		return m.scs.Load(ctx, "")
 	}
 	if now.Sub(rec.LastSeenAt) >= m.opts.TouchInterval && (touching == nil || touching.CompareAndSwap(false, true)) {
@@ -272,7 +289,7 @@ func (m *Manager) touch(ctx context.Context, rec *Record, now time.Time) {
 	next := *rec
 	next.LastSeenAt = now
 	if _, err := m.write(ctx, m.key(ctx), &next, rec.rev); err != nil {
-		m.log.Warn("could not extend session", "err", err)
+		m.log.WarnContext(ctx, "could not extend session", "err", err)
 		return
 	}
 	*rec = next

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 )
 
@@ -79,7 +80,7 @@ func (m *Manager) Fresh(ctx context.Context) (*Record, error) {
 	})
 	switch {
 	case errors.Is(err, ErrProviderUnavailable) && m.opts.Now().Before(rec.AccessTokenExpiresAt):
-		m.log.Warn("access token refresh failed; using the current token until it expires", "err", err)
+		m.log.WarnContext(ctx, "access token refresh failed; using the current token until it expires", "err", err)
 		return rec, nil
 	case err != nil:
 		return nil, err
@@ -106,6 +107,7 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 			return nil, err
 		}
 		if !m.due(rec) {
+			m.opts.Metrics.Refresh(metrics.RefreshJoined)
 			return rec, nil // another instance refreshed it
 		}
 		fence, ok, err := m.be.lock(ctx, lockName, opts.LockTTL)
@@ -115,7 +117,7 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 		if ok {
 			rec, err := m.refreshLocked(ctx, key)
 			if uerr := m.be.unlock(ctx, lockName, fence); uerr != nil {
-				m.log.Warn("could not release refresh lock; it expires by itself", "err", uerr)
+				m.log.WarnContext(ctx, "could not release refresh lock; it expires by itself", "err", uerr)
 			}
 			return rec, err
 		}
@@ -135,13 +137,21 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 // acts on what the provider answered.
 func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error) {
 	rec, err := m.stored(ctx, key)
-	if err != nil || !m.due(rec) {
-		return rec, err
+	if err != nil {
+		return nil, err
+	}
+	if !m.due(rec) {
+		m.opts.Metrics.Refresh(metrics.RefreshJoined) // the last holder finished
+		return rec, nil
 	}
 	resp, err := m.spend(ctx, rec.RefreshToken)
-	switch classifyRefresh(rec, resp, err) {
+	outcome := classifyRefresh(rec, resp, err)
+	if outcome != refreshRefused { // refused knows whether it was
+		m.opts.Metrics.Refresh(outcome.metric())
+	}
+	switch outcome {
 	case refreshClientRefused:
-		m.log.Error("the environment refused our client credentials (SCALEKIT_CLIENT_ID/SECRET)", "code", refusedCode(err))
+		m.log.ErrorContext(ctx, "the environment refused our client credentials (SCALEKIT_CLIENT_ID/SECRET)", "code", refusedCode(err))
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	case refreshRefused:
 		return m.refused(ctx, key, rec, err)
@@ -149,7 +159,8 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	case refreshOtherSubject:
 		// OpenID Connect Core §12.2: a refreshed ID token names the same user.
-		m.log.Warn("refreshed ID token names another user; ending session", "sub", rec.User.ID, "session", rec.PublicID)
+		m.opts.Metrics.SessionsEnded(metrics.EndRefreshRefused, 1)
+		m.log.WarnContext(ctx, "refreshed ID token names another user; ending session", "sub", rec.User.ID, "session", rec.PublicID)
 		return nil, m.endStored(ctx, key, rec, errors.New("refreshed ID token has another subject"))
 	case refreshUnverified:
 		// Keep the rotated refresh token, which is the only one that works
@@ -175,7 +186,7 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 		}
 	})
 	if err == nil && !superseded {
-		m.log.Info("access token refreshed", "sub", rec.User.ID, "session", rec.PublicID)
+		m.log.InfoContext(ctx, "access token refreshed", "sub", rec.User.ID, "session", rec.PublicID)
 	}
 	return saved, err
 }
@@ -191,6 +202,17 @@ const (
 	refreshUnverified                   // it rotated the refresh token, but its answer failed verification
 	refreshOtherSubject                 // the refreshed ID token names another user: the session ends
 )
+
+// metric is the outcome's bff_token_refreshes_total label.
+func (o refreshOutcome) metric() string {
+	switch o {
+	case refreshOK:
+		return metrics.RefreshOK
+	case refreshRefused, refreshOtherSubject:
+		return metrics.RefreshRefused
+	}
+	return metrics.RefreshOutage
+}
 
 // classifyRefresh reads the provider's answer to spending rec's refresh token.
 func classifyRefresh(rec *Record, resp *scalekit.TokenResponse, err error) refreshOutcome {
@@ -234,9 +256,12 @@ func (m *Manager) spend(ctx context.Context, token scalekit.Token) (*scalekit.To
 // the refusal is of a token the session no longer holds.
 func (m *Manager) refused(ctx context.Context, key string, rec *Record, err error) (*Record, error) {
 	if cur, serr := m.stored(ctx, key); serr == nil && cur.RefreshToken != rec.RefreshToken {
+		m.opts.Metrics.Refresh(metrics.RefreshJoined)
 		return cur, nil
 	}
-	m.log.Info("refresh token refused; ending session", "sub", rec.User.ID, "session", rec.PublicID, "code", refusedCode(err))
+	m.opts.Metrics.Refresh(metrics.RefreshRefused)
+	m.opts.Metrics.SessionsEnded(metrics.EndRefreshRefused, 1)
+	m.log.InfoContext(ctx, "refresh token refused; ending session", "sub", rec.User.ID, "session", rec.PublicID, "code", refusedCode(err))
 	return nil, m.endStored(ctx, key, rec, fmt.Errorf("refresh refused: %w", err))
 }
 

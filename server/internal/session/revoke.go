@@ -96,11 +96,11 @@ func (m *Manager) queueRemoteRevocations(ctx context.Context, ended []indexEntry
 		return
 	}
 	if err := m.queue.enqueue(ctx, m.opts.Now(), sids...); err != nil {
-		m.log.Error("could not queue the revocation at the identity provider; those sessions end there only when they expire",
+		m.log.ErrorContext(ctx, "could not queue the revocation at the identity provider; those sessions end there only when they expire",
 			"sids", sids, "err", err)
 		return
 	}
-	m.log.Info("revocation at the identity provider queued", "sids", sids)
+	m.log.InfoContext(ctx, "revocation at the identity provider queued", "sids", sids)
 	select {
 	case m.revokeWake <- struct{}{}:
 	default: // the worker is awake already
@@ -116,7 +116,7 @@ func (m *Manager) RunRevocations(ctx context.Context) {
 	}
 	for {
 		if _, err := m.sendDueRevocations(ctx); err != nil && ctx.Err() == nil {
-			m.log.Warn("could not read the revocation queue", "err", err)
+			m.log.WarnContext(ctx, "could not read the revocation queue", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -159,23 +159,23 @@ func (m *Manager) sendRevocation(ctx context.Context, job revokeJob) {
 	var done error
 	switch {
 	case err == nil:
-		log.Info("session revoked at the identity provider")
+		log.InfoContext(ctx, "session revoked at the identity provider")
 		done = m.queue.finish(bookCtx, job)
 	case errors.Is(err, scalekit.ErrNotFound):
-		log.Info("session already gone at the identity provider")
+		log.InfoContext(ctx, "session already gone at the identity provider")
 		done = m.queue.finish(bookCtx, job)
 	case refused:
-		log.Error("the identity provider refused to revoke the session; giving up", "err", err)
+		log.ErrorContext(ctx, "the identity provider refused to revoke the session; giving up", "err", err)
 		done = m.queue.finish(bookCtx, job)
 	case job.Attempts > len(m.revokeOpts.Backoff):
-		log.Error("could not revoke the session at the identity provider; giving up", "err", err)
+		log.ErrorContext(ctx, "could not revoke the session at the identity provider; giving up", "err", err)
 		done = m.queue.finish(bookCtx, job)
 	default:
 		wait := m.revokeOpts.Backoff[job.Attempts-1]
-		log.Warn("could not revoke the session at the identity provider; will retry", "in", wait, "err", err)
+		log.WarnContext(ctx, "could not revoke the session at the identity provider; will retry", "in", wait, "err", err)
 		done = m.queue.retry(bookCtx, job, m.opts.Now().Add(wait))
 	}
 	if done != nil {
-		log.Warn("could not update the revocation queue; the job comes back when its lease ends", "err", done)
+		log.WarnContext(ctx, "could not update the revocation queue; the job comes back when its lease ends", "err", done)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/example/scalekit-bff/server/internal/metrics"
 )
 
 // Listed is one of a user's sessions as /api/sessions shows it.
@@ -67,7 +69,7 @@ func (m *Manager) liveEntries(ctx context.Context, sub string) ([]liveEntry, err
 		live = append(live, liveEntry{entries[i], rec})
 	}
 	if err := m.be.unindex(ctx, gone...); err != nil {
-		m.log.Warn("could not prune session index", "err", err)
+		m.log.WarnContext(ctx, "could not prune session index", "err", err)
 	}
 	return live, nil
 }
@@ -110,7 +112,8 @@ func (m *Manager) Revoke(ctx context.Context, current *Record, publicID string) 
 				return false, err
 			}
 			if live {
-				m.log.Info("session revoked", "sub", sub, "session", publicID)
+				m.opts.Metrics.SessionsEnded(metrics.EndRevoked, 1)
+				m.log.InfoContext(ctx, "session revoked", "sub", sub, "session", publicID)
 				m.queueRemoteRevocations(ctx, []indexEntry{e}, current.User.SessionID)
 			}
 			return live, nil
@@ -128,7 +131,8 @@ func (m *Manager) RevokeOthers(ctx context.Context, current *Record) (int, error
 		return 0, err
 	}
 	if len(ended) > 0 {
-		m.log.Info("sessions revoked", "sub", current.User.ID, "count", len(ended))
+		m.opts.Metrics.SessionsEnded(metrics.EndRevoked, len(ended))
+		m.log.InfoContext(ctx, "sessions revoked", "sub", current.User.ID, "count", len(ended))
 		m.queueRemoteRevocations(ctx, ended, current.User.SessionID)
 	}
 	return len(ended), nil
@@ -187,7 +191,7 @@ func (m *Manager) EndUser(ctx context.Context, sub string) (int, error) {
 // retry must be let through. Best effort: a failure leaves the id to expire.
 func (m *Manager) Forget(ctx context.Context, id string) {
 	if err := m.be.forget(ctx, id); err != nil {
-		m.log.Warn("could not forget a one-time id", "err", err)
+		m.log.WarnContext(ctx, "could not forget a one-time id", "err", err)
 	}
 }
 

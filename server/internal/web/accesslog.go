@@ -38,6 +38,9 @@ type accessLine struct {
 	method, route, requestID, clientRequestID, ip string
 	status                                        int
 	latency                                       time.Duration
+	// While tracing, the request's span, as logctx's handler adds them to
+	// slog's lines.
+	traceID, spanID string
 }
 
 var accessBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
@@ -64,6 +67,12 @@ func (a *accessLog) write(now time.Time, l accessLine) {
 		}
 		b = append(b, `,"ip":`...)
 		b = appendJSONString(b, l.ip)
+		if l.traceID != "" {
+			b = append(b, `,"trace_id":`...)
+			b = appendJSONString(b, l.traceID)
+			b = append(b, `,"span_id":`...)
+			b = appendJSONString(b, l.spanID)
+		}
 		b = append(b, "}\n"...)
 	} else {
 		b = append(b, "time="...)
@@ -84,6 +93,12 @@ func (a *accessLog) write(now time.Time, l accessLine) {
 		}
 		b = append(b, " ip="...)
 		b = appendTextString(b, l.ip)
+		if l.traceID != "" {
+			b = append(b, " trace_id="...)
+			b = appendTextString(b, l.traceID)
+			b = append(b, " span_id="...)
+			b = appendTextString(b, l.spanID)
+		}
 		b = append(b, '\n')
 	}
 	_, _ = a.out.Write(b)

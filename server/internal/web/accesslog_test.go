@@ -13,6 +13,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/example/scalekit-bff/server/internal/logctx"
 )
 
 // The hand-formatted request line must read exactly as slog's own line for
@@ -29,9 +32,20 @@ func TestAccessLogReadsAsSlog(t *testing.T) {
 				}
 				return slog.NewTextHandler(w, nil)
 			}
+			span := trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: trace.TraceID{1, 2, 3}, SpanID: trace.SpanID{4, 5}, TraceFlags: trace.FlagsSampled,
+			})
 			serve := func(fast *accessLog, out *bytes.Buffer, header http.Header, path string) {
 				e := echo.New()
-				e.Use(requestID(), requestLog(slog.New(newHandler(out)), fast))
+				traced := func(next echo.HandlerFunc) echo.HandlerFunc {
+					return func(c echo.Context) error {
+						if c.Request().Header.Get("X-Traced") != "" {
+							c.SetRequest(c.Request().WithContext(trace.ContextWithSpanContext(c.Request().Context(), span)))
+						}
+						return next(c)
+					}
+				}
+				e.Use(requestID(), traced, requestLog(slog.New(logctx.NewHandler(newHandler(out))), fast))
 				e.GET("/items/:id", func(c echo.Context) error { return c.String(http.StatusTeapot, "x") })
 				srv := httptest.NewServer(e)
 				defer srv.Close()
@@ -51,6 +65,7 @@ func TestAccessLogReadsAsSlog(t *testing.T) {
 				{"plain", http.Header{}, "/items/42"},
 				{"client id", http.Header{"X-Request-Id": {`a "quoted" id=x`}}, "/items/7?code=secret"},
 				{"no route", http.Header{}, "/nowhere"},
+				{"traced", http.Header{"X-Traced": {"1"}}, "/items/9"},
 			} {
 				viaSlog.Reset()
 				viaFast.Reset()

@@ -82,7 +82,7 @@ func handleCallback(logger *slog.Logger, cfg config.Config, sessions *session.Ma
 				c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 				return c.Redirect(http.StatusFound, pending.ReturnTo)
 			}
-			logger.Warn("provider returned an error to the callback", "provider_error", truncate(providerErr, 64), "known_state", ok)
+			logger.WarnContext(ctx, "provider returned an error to the callback", "provider_error", truncate(providerErr, 64), "known_state", ok)
 			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 			return c.Redirect(http.StatusFound, loginErrorURL(providerErrorCode(providerErr)))
 		}
@@ -98,7 +98,7 @@ func handleCallback(logger *slog.Logger, cfg config.Config, sessions *session.Ma
 		if err := sessions.SignIn(ctx, c.Response(), rec); err != nil {
 			return loginError(c, logger, err)
 		}
-		logger.Info("login", "sub", rec.User.ID, "sid", rec.User.SessionID, "org", rec.OrganizationID)
+		logger.InfoContext(ctx, "login", "sub", rec.User.ID, "sid", rec.User.SessionID, "org", rec.OrganizationID)
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		return c.Redirect(http.StatusFound, pending.ReturnTo)
 	}
@@ -128,7 +128,7 @@ func loginError(c echo.Context, logger *slog.Logger, err error) error {
 	if codes[code].use&onLoginPage == 0 {
 		code = codeLoginFailed
 	}
-	logger.Warn("login failed", "code", code, "err", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	logger.WarnContext(c.Request().Context(), "login failed", "code", code, "err", err)
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.Redirect(http.StatusFound, loginErrorURL(code))
 }
@@ -156,11 +156,11 @@ func handleLogout(logger *slog.Logger, cfg config.Config, sessions *session.Mana
 				PostLogoutRedirectURI: cfg.BaseURL.String() + "/",
 			})
 			if err != nil {
-				logger.Warn("no logout URL; ending the local session only", "err", err)
+				logger.WarnContext(ctx, "no logout URL; ending the local session only", "err", err)
 			} else {
 				logoutURL = u
 			}
-			logger.Info("logout", "sub", rec.User.ID, "sid", rec.User.SessionID)
+			logger.InfoContext(ctx, "logout", "sub", rec.User.ID, "sid", rec.User.SessionID)
 		}
 		if err := sessions.SignOut(ctx, c.Response()); err != nil {
 			return err

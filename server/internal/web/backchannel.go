@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
@@ -19,7 +20,7 @@ import (
 // receiver: a verified logout token ends the sessions of its sid (only those
 // of its sub, when it names both), or all of its sub when it names no sid. A
 // token is accepted once (its jti).
-func handleBackchannelLogout(logger *slog.Logger, sessions *session.Manager, auth scalekit.Client) echo.HandlerFunc {
+func handleBackchannelLogout(logger *slog.Logger, sessions *session.Manager, auth scalekit.Client, m *metrics.Metrics) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 		ctx := c.Request().Context()
@@ -54,7 +55,9 @@ func handleBackchannelLogout(logger *slog.Logger, sessions *session.Manager, aut
 			sessions.Forget(ctx, "jti:"+claims.JTI)
 			return err
 		}
-		logger.Info("back-channel logout", "sub", claims.Subject, "sid", claims.SessionID, "ended", n)
+		m.BackchannelLogout()
+		m.SessionsEnded(metrics.EndBackchannel, n)
+		logger.InfoContext(ctx, "back-channel logout", "sub", claims.Subject, "sid", claims.SessionID, "ended", n)
 		return c.NoContent(http.StatusOK)
 	}
 }

@@ -168,12 +168,13 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if codes[ae.code].use&inAPI == 0 {
 			ae = newError(codeInternal, err) // a login code belongs on /login-error, never in an answer
 		}
-		log := logger.With("request_id", c.Response().Header().Get(echo.HeaderXRequestID), "route", c.Path())
+		ctx := c.Request().Context()
+		log := logger.With("route", c.Path())
 		switch {
 		case ae.status() >= 500:
-			log.Error("request failed", "code", ae.code, "err", ae.cause)
+			log.ErrorContext(ctx, "request failed", "code", ae.code, "err", ae.cause)
 		case ae.status() != http.StatusNotFound && ae.status() != http.StatusUnauthorized:
-			log.Warn("request refused", "code", ae.code, "err", ae.cause)
+			log.WarnContext(ctx, "request refused", "code", ae.code, "err", ae.cause)
 		}
 		if ae.status() == http.StatusServiceUnavailable {
 			c.Response().Header().Set("Retry-After", "5")
@@ -189,7 +190,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			werr = renderErrorPage(c, ae)
 		}
 		if werr != nil {
-			log.Warn("could not write error response", "err", werr)
+			log.WarnContext(ctx, "could not write error response", "err", werr)
 		}
 	}
 }

@@ -20,8 +20,12 @@ import (
 	"testing/fstest"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/devidp"
+	"github.com/example/scalekit-bff/server/internal/logctx"
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/redistest"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
@@ -60,6 +64,13 @@ type testEnv struct {
 	secrets   []secret
 	// serverOptions make options for every instance's NewServer.
 	serverOptions []func(*session.Manager) Option
+	// metrics, with withMetrics, records every instance's metrics.
+	metrics *metrics.Metrics
+	// tracing, with withTracing, traces every instance; traceparents are
+	// the W3C trace contexts the provider received.
+	tracing        trace.TracerProvider
+	traceparentsMu sync.Mutex
+	traceparents   []string
 }
 
 func (e *testEnv) idpDown(down bool) { e.idpIsDown.Store(down) }
@@ -104,7 +115,7 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 	t.Helper()
 	auth, err := scalekit.New(t.Context(), scalekit.Config{
 		EnvironmentURL: e.cfg.ScalekitEnvironmentURL, Issuer: e.cfg.ScalekitIssuer,
-		ClientID: "bff-test", ClientSecret: "bff-test-secret", HTTPClient: e.providerClient(), Logger: logger,
+		ClientID: "bff-test", ClientSecret: "bff-test-secret", HTTPClient: e.providerClient(), Logger: logger, Tracing: e.tracing,
 	})
 	if err != nil {
 		t.Fatalf("scalekit.New: %v", err)
@@ -117,7 +128,7 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pool.Close() })
-	sopts := session.Options{IdleTimeout: e.cfg.SessionIdleTimeout, Lifetime: e.cfg.SessionLifetime, CookieSecure: e.cfg.CookieSecure, KeyPrefix: e.db.Prefix, Logger: logger,
+	sopts := session.Options{IdleTimeout: e.cfg.SessionIdleTimeout, Lifetime: e.cfg.SessionLifetime, CookieSecure: e.cfg.CookieSecure, KeyPrefix: e.db.Prefix, Logger: logger, Metrics: e.metrics, Tracing: e.tracing,
 		Cache: session.CacheOptions{Off: !e.cfg.SessionCache, MaxEntries: e.cfg.SessionCacheMaxEntries, MaxAge: e.cfg.SessionCacheMaxAge}}
 	sessions := session.NewRedis(pool, sopts)
 	sessions.SetRefresher(auth, session.RefreshOptions{Skew: e.cfg.TokenRefreshSkew})
@@ -138,7 +149,7 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 	}()
 	t.Cleanup(func() { stop(); <-worker; <-cache })
 	sessions.SetDirectory(auth, 0)
-	var opts []Option
+	opts := []Option{WithMetrics(e.metrics), WithTracing(e.tracing)}
 	for _, o := range e.serverOptions {
 		opts = append(opts, o(sessions))
 	}
@@ -147,7 +158,7 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 
 // secondInstance serves another instance and returns its URL.
 func (e *testEnv) secondInstance() string {
-	h, _ := e.newInstance(slog.New(slog.NewTextHandler(e.logs, nil)))
+	h, _ := e.newInstance(slog.New(logctx.NewHandler(slog.NewTextHandler(e.logs, nil))))
 	srv := httptest.NewTLSServer(h)
 	e.t.Cleanup(srv.Close)
 	return srv.URL
@@ -180,6 +191,8 @@ type envSettings struct {
 	limit            session.Limit
 	providerWebhooks bool
 	serverOptions    []func(*session.Manager) Option
+	metrics          bool
+	tracing          trace.TracerProvider
 }
 
 func withEnv(k, v string) envOption {
@@ -222,6 +235,16 @@ func withServerOption(o func(sessions *session.Manager) Option) envOption {
 	return func(s *envSettings) { s.serverOptions = append(s.serverOptions, o) }
 }
 
+// withMetrics records the server's metrics (e.metrics), as METRICS_ADDR does.
+func withMetrics() envOption {
+	return func(s *envSettings) { s.metrics = true }
+}
+
+// withTracing traces the server with tp, as the OTEL_* variables do.
+func withTracing(tp trace.TracerProvider) envOption {
+	return func(s *envSettings) { s.tracing = tp }
+}
+
 // withRedisURL points the server at another Redis (a private one for outages).
 func withRedisURL(u string) envOption {
 	return func(s *envSettings) { s.pool = func(testing.TB) string { return u } }
@@ -240,7 +263,8 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 		o(&s)
 	}
 	e := &testEnv{t: t, logs: &syncBuffer{}}
-	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// As run() builds it: request-scoped lines carry the request id.
+	logger := slog.New(logctx.NewHandler(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 
 	// The app's URL is needed before the app exists (redirect URIs), so
 	// start an unstarted TLS server to learn its address.
@@ -251,6 +275,11 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 
 	var idpHandler http.Handler = http.NotFoundHandler()
 	e.idpSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tp := r.Header.Get("Traceparent"); tp != "" {
+			e.traceparentsMu.Lock()
+			e.traceparents = append(e.traceparents, tp)
+			e.traceparentsMu.Unlock()
+		}
 		if e.idpIsDown.Load() && strings.HasSuffix(r.URL.Path, "/oauth/token") ||
 			e.apiIsDown.Load() && strings.Contains(r.URL.Path, "/api/v1/") {
 			http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
@@ -349,6 +378,10 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 	e.cfg = cfg
 
 	e.redisURL, e.limit, e.serverOptions = redisURL, s.limit, s.serverOptions
+	if s.metrics {
+		e.metrics = metrics.New()
+	}
+	e.tracing = s.tracing
 	var h http.Handler
 	h, e.sessions = e.newInstance(logger)
 	handler = h

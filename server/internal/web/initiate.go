@@ -157,7 +157,7 @@ func startIdpInitiatedLogin(c echo.Context, logger *slog.Logger, cfg config.Conf
 			return loginError(c, logger, newError(codeInvalidIdpInitiatedLogin, errors.New("idp_initiated_login has an odd claim value")))
 		}
 	}
-	logger.Info("IdP-initiated login", "org", claims.OrganizationID, "connection", claims.ConnectionID)
+	logger.InfoContext(c.Request().Context(), "IdP-initiated login", "org", claims.OrganizationID, "connection", claims.ConnectionID)
 	opts := scalekit.AuthorizationURLOptions{
 		OrganizationID: claims.OrganizationID,
 		ConnectionID:   claims.ConnectionID,

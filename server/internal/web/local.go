@@ -4,8 +4,10 @@ import (
 	"slices"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
@@ -17,6 +19,8 @@ type serverOptions struct {
 	routes     []func(e *echo.Echo)
 	remoteAPIs []config.RemoteAPI
 	accessLog  *accessLog
+	metrics    *metrics.Metrics
+	tracing    trace.TracerProvider
 }
 
 // WithRoutes lets add register routes of the product's own, beside the BFF's.

@@ -10,7 +10,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/example/scalekit-bff/server/internal/logctx"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
@@ -39,6 +41,9 @@ func requestID() echo.MiddlewareFunc {
 			// canonicalisation; the slice is never changed in place.
 			req.Header[echo.HeaderXRequestID] = id
 			c.Response().Header()[echo.HeaderXRequestID] = id
+			// In the context too, for every line logged while serving the
+			// request, in any package (see logctx).
+			c.SetRequest(req.WithContext(logctx.WithRequestID(req.Context(), id[0])))
 			return next(c)
 		}
 	}
@@ -91,6 +96,9 @@ func requestLog(logger *slog.Logger, fast *accessLog) echo.MiddlewareFunc {
 			}
 			line.clientRequestID, _ = c.Get(clientRequestIDKey).(string)
 			if fast != nil {
+				if sc := trace.SpanContextFromContext(req.Context()); sc.IsValid() {
+					line.traceID, line.spanID = sc.TraceID().String(), sc.SpanID().String()
+				}
 				fast.write(now, line)
 				return err
 			}
@@ -118,7 +126,7 @@ func recoverPanics(logger *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableErrorHandler: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			logger.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err, "stack", string(stack))
+			logger.ErrorContext(c.Request().Context(), "panic", "err", err, "stack", string(stack))
 			return err
 		},
 	})

@@ -15,10 +15,13 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
+	"github.com/example/scalekit-bff/server/internal/tracing"
 )
 
 // proxiedMethods are the methods a remote API route accepts.
@@ -32,10 +35,17 @@ const proxiedCSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 // addRemoteAPIs registers each REMOTE_APIS prefix, and everything under it,
 // for the methods in proxiedMethods.
-func addRemoteAPIs(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager) {
+func addRemoteAPIs(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, m *metrics.Metrics, tp trace.TracerProvider) {
 	transport := upstreamTransport(cfg.RemoteAPITimeout)
 	for _, api := range cfg.RemoteAPIs {
-		p := newRemoteAPI(logger, cfg, api, transport)
+		var rt http.RoundTripper = transport
+		if tp != nil {
+			rt = tracing.Transport(rt, tp, "remote API "+api.Prefix)
+		}
+		if m != nil {
+			rt = meteredTransport{next: rt, metrics: m, api: api.Prefix}
+		}
+		p := newRemoteAPI(logger, cfg, api, rt)
 		guard := checkCSRFEveryMethod()
 		if !api.Anonymous {
 			guard = RequireSession(sessions)

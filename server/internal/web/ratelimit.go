@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"golang.org/x/time/rate"
 
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
@@ -30,14 +31,15 @@ type rateLimiter struct {
 	rate     session.Limit
 	local    *middleware.RateLimiterMemoryStore
 	logger   *slog.Logger
+	metrics  *metrics.Metrics
 	// perInstance is set while the store is down, so an outage is logged
 	// once when it starts and once when it ends, not on every request.
 	perInstance atomic.Bool
 }
 
-func newRateLimiter(logger *slog.Logger, sessions *session.Manager, limit session.Limit) *rateLimiter {
+func newRateLimiter(logger *slog.Logger, sessions *session.Manager, limit session.Limit, m *metrics.Metrics) *rateLimiter {
 	return &rateLimiter{
-		sessions: sessions, rate: limit, logger: logger,
+		sessions: sessions, rate: limit, logger: logger, metrics: m,
 		local: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
 			Rate: rate.Limit(limit.Rate), Burst: limit.Burst, ExpiresIn: 3 * time.Minute,
 		}),
@@ -50,6 +52,7 @@ func (l *rateLimiter) limit(deny func(c echo.Context) error) echo.MiddlewareFunc
 		return func(c echo.Context) error {
 			ok, retryAfter := l.allow(c)
 			if !ok {
+				l.metrics.RateLimited(c.Path())
 				c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(retryAfter.Seconds())))))
 				return deny(c)
 			}
@@ -64,7 +67,7 @@ func (l *rateLimiter) allow(c echo.Context) (bool, time.Duration) {
 	ok, retryAfter, err := l.sessions.Allow(ctx, key, l.rate)
 	if err == nil {
 		if l.perInstance.CompareAndSwap(true, false) {
-			l.logger.Info("rate limits are shared again: the session store answers")
+			l.logger.InfoContext(ctx, "rate limits are shared again: the session store answers")
 		}
 		return ok, retryAfter
 	}
@@ -72,7 +75,7 @@ func (l *rateLimiter) allow(c echo.Context) (bool, time.Duration) {
 		return false, 0 // the client left; not an outage
 	}
 	if l.perInstance.CompareAndSwap(false, true) {
-		l.logger.Warn("rate limits are per instance until the session store answers", "err", err)
+		l.logger.WarnContext(ctx, "rate limits are per instance until the session store answers", "err", err)
 	}
 	ok, _ = l.local.Allow(key)
 	return ok, time.Second

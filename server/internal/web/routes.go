@@ -12,12 +12,13 @@ import (
 )
 
 // addRoutes is every route of docs/DESIGN.md on one screen.
-func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit, local []func(*echo.Echo)) {
+func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, limit session.Limit, o serverOptions) {
+	m := o.metrics
 	e.GET("/healthz", handleHealthz())
 	e.GET("/readyz", handleReadyz(sessions, auth))
 
 	withSession := loadSession(sessions)
-	limiter := newRateLimiter(logger, sessions, limit) // per client, shared by instances
+	limiter := newRateLimiter(logger, sessions, limit, m) // per client, shared by instances
 	limited := limiter.limit(errRateLimited)
 	// Routes a person opens get the login-error page for every failure.
 	person := redirectErrorsToLoginError(logger)
@@ -28,8 +29,8 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *s
 	e.GET("/auth/signup", handleLogin(logger, cfg, sessions, auth, "create"), person, personLimited, withSession)
 	e.GET("/auth/callback", handleCallback(logger, cfg, sessions, auth), person, personLimited, withSession)
 	e.POST("/auth/logout", handleLogout(logger, cfg, sessions, auth), checkCSRF(), withSession)
-	e.POST("/auth/backchannel-logout", handleBackchannelLogout(logger, sessions, auth), limited)
-	e.POST("/webhooks/scalekit", handleWebhook(logger, cfg, sessions), limited)
+	e.POST("/auth/backchannel-logout", handleBackchannelLogout(logger, sessions, auth, m), limited)
+	e.POST("/webhooks/scalekit", handleWebhook(logger, cfg, sessions, m), limited)
 
 	// Route-level middleware, not e.Group("/api", ...): a group with middleware
 	// registers a catch-all that turns every 405 into a 404.
@@ -43,9 +44,9 @@ func addRoutes(e *echo.Echo, logger *slog.Logger, cfg config.Config, sessions *s
 	api(http.MethodDelete, "/sessions/:id", handleRevokeSession(sessions))
 	e.GET("/api/openapi.json", handleOpenAPI())
 	// REMOTE_APIS: the product's APIs, with the user's access token.
-	addRemoteAPIs(e, logger, cfg, sessions)
+	addRemoteAPIs(e, logger, cfg, sessions, m, o.tracing)
 	// The product's own routes (WithRoutes), before the fallbacks below.
-	for _, add := range local {
+	for _, add := range o.routes {
 		add(e)
 	}
 

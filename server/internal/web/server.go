@@ -13,13 +13,15 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/logctx"
 	"github.com/example/scalekit-bff/server/internal/scalekit"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
 // NewServer wires the routes and middleware around the given dependencies.
-// Middleware order, outer to inner: request id, panic recovery, request log,
-// security headers, body limit; then per group the session and the CSRF check.
+// Middleware order, outer to inner: request id, panic recovery, tracing (with
+// WithTracing), metrics (with WithMetrics), request log, security headers,
+// body limit; then per group the session and the CSRF check.
 // Options add to it, such as the product's own routes (WithRoutes).
 func NewServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager, auth scalekit.Client, spa http.Handler, opts ...Option) *echo.Echo {
 	return newServer(logger, cfg, sessions, auth, spa, defaultRateLimit, opts...)
@@ -32,6 +34,9 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// Lines logged here carry the request id however the caller built the
+	// logger (run's already does; wrapping twice is a no-op).
+	logger = slog.New(logctx.NewHandler(logger.Handler()))
 	// The server's own copy: options add remote APIs without touching the
 	// caller's configuration.
 	cfg.RemoteAPIs = slices.Concat(cfg.RemoteAPIs, o.remoteAPIs)
@@ -41,7 +46,14 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	e.HTTPErrorHandler = errorHandler(logger)
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
-	stack := []echo.MiddlewareFunc{requestID(), recoverPanics(logger), requestLog(logger, o.accessLog), securityHeaders(formOrigin(cfg))}
+	stack := []echo.MiddlewareFunc{requestID(), recoverPanics(logger)}
+	if o.tracing != nil {
+		stack = append(stack, traceRequests(o.tracing))
+	}
+	if o.metrics != nil {
+		stack = append(stack, measure(o.metrics))
+	}
+	stack = append(stack, requestLog(logger, o.accessLog), securityHeaders(formOrigin(cfg)))
 	if cfg.BaseURL.Scheme == "https" {
 		stack = append(stack, hsts())
 	}
@@ -55,7 +67,7 @@ func newServer(logger *slog.Logger, cfg config.Config, sessions *session.Manager
 	stack = append(stack, bodyLimit(remote))
 	e.Use(composedOnce(stack...))
 
-	addRoutes(e, logger, cfg, sessions, auth, spa, limit, o.routes)
+	addRoutes(e, logger, cfg, sessions, auth, spa, limit, o)
 	return e
 }
 

@@ -1,10 +1,14 @@
 package web
 
 import (
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/example/scalekit-bff/server/internal/config"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
@@ -129,6 +133,77 @@ func TestRequestIDIsAlwaysOurs(t *testing.T) {
 	if strings.Contains(e.logs.String(), "request_id=forged") {
 		t.Error("a caller wrote a request_id into our logs")
 	}
+}
+
+// Every line logged while serving a request carries its request id, in any
+// package, with no call site adding it: here the session package's
+// revocation line and the web layer's login line.
+func TestLogLinesCarryTheRequestID(t *testing.T) {
+	e := newTestServer(t)
+	laptop, phone := e.browser(), e.browser()
+	e.login(laptop, "usr_alice")
+	e.login(phone, "usr_alice")
+	var other string
+	for _, s := range e.listSessions(laptop) {
+		if !s.Current {
+			other = s.ID
+		}
+	}
+	r := e.do(laptop, http.MethodDelete, "/api/sessions/"+other, nil, "X-CSRF", "1")
+	wantStatus(t, r, http.StatusNoContent)
+	revoked := logLines(e.logs.String(), `msg="session revoked"`)
+	if want := "request_id=" + r.Header.Get("X-Request-Id"); len(revoked) != 1 || !strings.Contains(revoked[0], want) {
+		t.Errorf("revocation lines %q; want one with %s", revoked, want)
+	}
+
+	// The login line and the callback's request line share one id.
+	logins := logLines(e.logs.String(), "msg=login sub=")
+	callbacks := logLines(e.logs.String(), "route=/auth/callback")
+	if len(logins) != 2 || len(callbacks) != 2 {
+		t.Fatalf("login lines %q, callback request lines %q; want two of each", logins, callbacks)
+	}
+	for i := range logins {
+		id := regexp.MustCompile(`request_id=(\S+)`).FindStringSubmatch(callbacks[i])
+		if id == nil || !strings.Contains(logins[i], id[0]) {
+			t.Errorf("login line %q lacks the callback's request id (%q)", logins[i], callbacks[i])
+		}
+	}
+	// The request line names its id once, not again from the context.
+	for _, line := range logLines(e.logs.String(), " request_id=") {
+		if strings.Count(line, " request_id=") != 1 {
+			t.Errorf("log line %q names its request id twice", line)
+		}
+	}
+}
+
+// A product that builds the server with a logger of its own still gets the
+// request id on the server's lines.
+func TestLogLinesCarryTheRequestIDWithAnyLogger(t *testing.T) {
+	var logs syncBuffer
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(slog.New(slog.NewTextHandler(&logs, nil)), cfg, session.NewMemory(session.Options{}), nil, http.NotFoundHandler())
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/auth/logout", nil)) // no X-CSRF: refused
+	if w.Code != http.StatusForbidden {
+		t.Fatalf("POST /auth/logout without X-CSRF = %d; want 403", w.Code)
+	}
+	refused := logLines(logs.String(), `msg="request refused"`)
+	if want := "request_id=" + w.Header().Get("X-Request-Id"); len(refused) != 1 || !strings.Contains(refused[0], want) {
+		t.Errorf("refusal lines %q; want one with %s", refused, want)
+	}
+}
+
+func logLines(logs, substr string) []string {
+	var out []string
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, substr) {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 func TestLoginIsRateLimited(t *testing.T) {

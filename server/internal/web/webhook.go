@@ -13,6 +13,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/example/scalekit-bff/server/internal/config"
+	"github.com/example/scalekit-bff/server/internal/metrics"
 	"github.com/example/scalekit-bff/server/internal/session"
 )
 
@@ -72,7 +73,7 @@ const webhookReplayWindow = 24 * time.Hour
 // HMAC-SHA256 over id.timestamp.body, 5-minute tolerance) and applies it to
 // the sessions here. An id already handled is acknowledged and not acted on
 // again; one whose handling failed is let through on retry.
-func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Manager) echo.HandlerFunc {
+func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Manager, m *metrics.Metrics) echo.HandlerFunc {
 	var verifier *standardwebhooks.Webhook
 	if cfg.ScalekitWebhookSecret != "" {
 		var err error
@@ -105,20 +106,22 @@ func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Man
 		if !first {
 			// Deliveries are at-least-once: a repeat is acknowledged, not acted on
 			// again, so the sender stops retrying.
-			logger.Info("webhook already handled", "type", truncate(ev.Type, 64))
+			m.WebhookEvent(eventLabel(ev.Type), true)
+			logger.InfoContext(ctx, "webhook already handled", "type", truncate(ev.Type, 64))
 			return c.JSON(http.StatusOK, webhookAck{Received: true})
 		}
-		if err := applyEvent(ctx, logger, sessions, ev); err != nil {
+		if err := applyEvent(ctx, logger, sessions, m, ev); err != nil {
 			sessions.Forget(ctx, id) // not done: the retry must be handled
 			return err
 		}
+		m.WebhookEvent(eventLabel(ev.Type), false)
 		return c.JSON(http.StatusOK, webhookAck{Received: true})
 	}
 }
 
 // applyEvent does what an event means for the sessions here. An id that
 // names no session here changes nothing; so does any other event type.
-func applyEvent(ctx context.Context, logger *slog.Logger, sessions *session.Manager, ev scalekitEvent) error {
+func applyEvent(ctx context.Context, logger *slog.Logger, sessions *session.Manager, m *metrics.Metrics, ev scalekitEvent) error {
 	log := logger.With("type", truncate(ev.Type, 64))
 	switch ev.Type {
 	case "user.logout":
@@ -128,7 +131,7 @@ func applyEvent(ctx context.Context, logger *slog.Logger, sessions *session.Mana
 		}
 		sid := cmp.Or(d.UserSession.SessionID, d.UserSession.ID)
 		if sid == "" {
-			log.Info("webhook names no session; nothing ended", "sub", truncate(d.User.ID, 64))
+			log.InfoContext(ctx, "webhook names no session; nothing ended", "sub", truncate(d.User.ID, 64))
 			return nil
 		}
 		if !plainEventID(sid) {
@@ -138,7 +141,8 @@ func applyEvent(ctx context.Context, logger *slog.Logger, sessions *session.Mana
 		if err != nil {
 			return err
 		}
-		log.Info("webhook", "sid", sid, "ended", n)
+		m.SessionsEnded(metrics.EndWebhook, n)
+		log.InfoContext(ctx, "webhook", "sid", sid, "ended", n)
 	case "user.organization_membership_deleted", "user.organization_membership_updated":
 		var d membershipData
 		if err := decodeData(ev, &d); err != nil {
@@ -153,14 +157,15 @@ func applyEvent(ctx context.Context, logger *slog.Logger, sessions *session.Mana
 			if err != nil {
 				return err
 			}
-			log.Info("webhook", "sub", sub, "org", oid, "ended", n)
+			m.SessionsEnded(metrics.EndWebhook, n)
+			log.InfoContext(ctx, "webhook", "sub", sub, "org", oid, "ended", n)
 			return nil
 		}
 		n, err := sessions.MarkTokensStale(ctx, sub, oid)
 		if err != nil {
 			return err
 		}
-		log.Info("webhook", "sub", sub, "org", oid, "refresh_next", n)
+		log.InfoContext(ctx, "webhook", "sub", sub, "org", oid, "refresh_next", n)
 	case "organization.deleted":
 		var d organizationData
 		if err := decodeData(ev, &d); err != nil {
@@ -174,11 +179,22 @@ func applyEvent(ctx context.Context, logger *slog.Logger, sessions *session.Mana
 		if err != nil {
 			return err
 		}
-		log.Info("webhook", "org", oid, "ended", n)
+		m.SessionsEnded(metrics.EndWebhook, n)
+		log.InfoContext(ctx, "webhook", "org", oid, "ended", n)
 	default:
-		log.Debug("webhook ignored")
+		log.DebugContext(ctx, "webhook ignored")
 	}
 	return nil
+}
+
+// eventLabel bounds the type label of bff_webhook_events_total: the types
+// acted on, and "other".
+func eventLabel(t string) string {
+	switch t {
+	case "user.logout", "user.organization_membership_deleted", "user.organization_membership_updated", "organization.deleted":
+		return t
+	}
+	return "other"
 }
 
 func decodeData(ev scalekitEvent, v any) error {

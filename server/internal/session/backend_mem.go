@@ -21,8 +21,14 @@ type memBackend struct {
 	orgs    map[string]map[string]indexEntry // org -> publicID -> entry
 	locks   map[string]memLock
 	seen    map[string]time.Time // once ids -> expiry
+	claims  map[string]memClaim  // claimed ids
 	buckets map[string]time.Time // rate-limit key -> theoretical arrival time
 	jobs    map[string]*memJob   // queued revocations by Scalekit session id
+}
+
+type memClaim struct {
+	done  bool
+	until time.Time
 }
 
 type memLock struct {
@@ -38,6 +44,7 @@ func newMemBackend(store *memstore.MemStore, now func() time.Time) *memBackend {
 		orgs:    map[string]map[string]indexEntry{},
 		locks:   map[string]memLock{},
 		seen:    map[string]time.Time{},
+		claims:  map[string]memClaim{},
 		buckets: map[string]time.Time{},
 		jobs:    map[string]*memJob{},
 	}
@@ -181,5 +188,32 @@ func (b *memBackend) forget(_ context.Context, id string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.seen, id)
+	delete(b.claims, id)
+	return nil
+}
+
+func (b *memBackend) claimOnce(_ context.Context, id string, ttl time.Duration) (Claim, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	for k, c := range b.claims { // small in development; prune as we go
+		if now.After(c.until) {
+			delete(b.claims, k)
+		}
+	}
+	if c, ok := b.claims[id]; ok {
+		if c.done {
+			return ClaimDone, nil
+		}
+		return ClaimBusy, nil
+	}
+	b.claims[id] = memClaim{until: now.Add(ttl)}
+	return ClaimNew, nil
+}
+
+func (b *memBackend) finishOnce(_ context.Context, id string, ttl time.Duration) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.claims[id] = memClaim{done: true, until: b.now().Add(ttl)}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 //	prefix+"sid:"+sid   hash publicID -> "key|sub|org"
 //	prefix+"org:"+org   hash publicID -> "key|sub|sid"
 //	prefix+"lock:"+name string fence, with a TTL
-//	prefix+"once:"+id   marker, with a TTL
+//	prefix+"once:"+id   marker, with a TTL: "1" (Once), "processing" or "done" (Claim)
 //
 // (Entries written before the organization index have no "|org"; they read
 // as sessions without an organization.)
@@ -241,5 +241,34 @@ func (b *redisBackend) once(ctx context.Context, id string, ttl time.Duration) (
 
 func (b *redisBackend) forget(ctx context.Context, id string) error {
 	_, err := b.do(ctx, "DEL", b.prefix+"once:"+id)
+	return err
+}
+
+// claimOnceScript sets KEYS[1] to "processing" for ARGV[1] ms unless it is set,
+// and returns what it was: false when it was not set.
+var claimOnceScript = redis.NewScript(1, `
+if redis.call('SET', KEYS[1], 'processing', 'NX', 'PX', ARGV[1]) then return false end
+return redis.call('GET', KEYS[1])`)
+
+func (b *redisBackend) claimOnce(ctx context.Context, id string, ttl time.Duration) (Claim, error) {
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return ClaimBusy, storeErr(err)
+	}
+	defer conn.Close()
+	was, err := redis.String(claimOnceScript.DoContext(ctx, conn, b.prefix+"once:"+id, max(ttl.Milliseconds(), 1)))
+	switch {
+	case errors.Is(err, redis.ErrNil):
+		return ClaimNew, nil
+	case err != nil:
+		return ClaimBusy, storeErr(err)
+	case was == "processing":
+		return ClaimBusy, nil
+	}
+	return ClaimDone, nil
+}
+
+func (b *redisBackend) finishOnce(ctx context.Context, id string, ttl time.Duration) error {
+	_, err := b.do(ctx, "SET", b.prefix+"once:"+id, "done", "PX", max(ttl.Milliseconds(), 1))
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -326,5 +327,45 @@ func eventually(t *testing.T, what string, ok func() bool) {
 			t.Fatalf("waited 5s: %s did not happen", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A delivery that another handler holds (another instance, or one that failed
+// and could not release it) is not acknowledged: that handler may yet fail,
+// and only a non-2xx answer brings Scalekit's retry. Once the id is released
+// the retry acts; once it is handled it is a repeat.
+func TestWebhookHeldByAnotherHandler(t *testing.T) {
+	e := newTestServer(t)
+	c := e.browser()
+	e.signInTo(c, "usr_alice", "org_acme")
+	body := fixture(t, "user.logout.json", "ses_102701193356116233", providerSessionOf(t, e, c))
+	conn := e.db.Pool.Get()
+	defer conn.Close()
+	key := e.db.Prefix + "once:webhook:msg_held"
+	if _, err := conn.Do("SET", key, "processing", "PX", 60_000); err != nil {
+		t.Fatal(err)
+	}
+
+	r := e.webhook(body, withWebhookID("msg_held"))
+	if r.StatusCode/100 == 2 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("a delivery held by another handler = %d (Retry-After %q) %s; want a non-2xx with Retry-After", r.StatusCode, r.Header.Get("Retry-After"), r.body)
+	}
+	if !e.signedIn(c) {
+		t.Fatal("a delivery held by another handler was acted on")
+	}
+
+	if _, err := conn.Do("DEL", key); err != nil { // that handler failed and let go
+		t.Fatal(err)
+	}
+	wantAck(t, e.webhook(body, withWebhookID("msg_held")))
+	if e.signedIn(c) {
+		t.Error("the retry after a released claim did not end the session")
+	}
+	if v, err := redis.String(conn.Do("GET", key)); v != "done" || err != nil {
+		t.Errorf("the handled id is %q (%v); want it recorded as done", v, err)
+	}
+	wantAck(t, e.webhook(body, withWebhookID("msg_held")))
+	if !strings.Contains(e.logs.String(), "webhook already handled") {
+		t.Error("the repeat of a handled delivery was not taken for one")
 	}
 }

@@ -38,6 +38,10 @@ type backend interface {
 	// and says what it found; finishOnce marks it done for ttl. forget releases it.
 	claimOnce(ctx context.Context, id string, ttl time.Duration) (Claim, error)
 	finishOnce(ctx context.Context, id string, ttl time.Duration) error
+	// tombstone remembers, for ttl, that a signal ended the sessions of each
+	// of names; tombstoned reports whether any of names is remembered.
+	tombstone(ctx context.Context, ttl time.Duration, names ...string) error
+	tombstoned(ctx context.Context, names ...string) (bool, error)
 	// allow takes one request from the rate-limit bucket key (see Manager.Allow).
 	allow(ctx context.Context, key string, l Limit) (ok bool, retryAfter time.Duration, err error)
 }

@@ -22,6 +22,7 @@ type memBackend struct {
 	locks   map[string]memLock
 	seen    map[string]time.Time // once ids -> expiry
 	claims  map[string]memClaim  // claimed ids
+	ended   map[string]time.Time // tombstones -> expiry
 	buckets map[string]time.Time // rate-limit key -> theoretical arrival time
 	jobs    map[string]*memJob   // queued revocations by Scalekit session id
 }
@@ -45,6 +46,7 @@ func newMemBackend(store *memstore.MemStore, now func() time.Time) *memBackend {
 		locks:   map[string]memLock{},
 		seen:    map[string]time.Time{},
 		claims:  map[string]memClaim{},
+		ended:   map[string]time.Time{},
 		buckets: map[string]time.Time{},
 		jobs:    map[string]*memJob{},
 	}
@@ -216,4 +218,31 @@ func (b *memBackend) finishOnce(_ context.Context, id string, ttl time.Duration)
 	defer b.mu.Unlock()
 	b.claims[id] = memClaim{done: true, until: b.now().Add(ttl)}
 	return nil
+}
+
+func (b *memBackend) tombstone(_ context.Context, ttl time.Duration, names ...string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	for k, until := range b.ended { // few and short-lived; prune as we go
+		if now.After(until) {
+			delete(b.ended, k)
+		}
+	}
+	for _, n := range names {
+		b.ended[n] = now.Add(ttl)
+	}
+	return nil
+}
+
+func (b *memBackend) tombstoned(_ context.Context, names ...string) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	for _, n := range names {
+		if until, ok := b.ended[n]; ok && now.Before(until) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -16,6 +16,7 @@ import (
 //	prefix+"sid:"+sid   hash publicID -> "key|sub|org"
 //	prefix+"org:"+org   hash publicID -> "key|sub|sid"
 //	prefix+"lock:"+name string fence, with a TTL
+//	prefix+"ended:"+name marker, with a TTL: a signal ended these sessions (see tombstone)
 //	prefix+"once:"+id   marker, with a TTL: "1" (Once), "processing" or "done" (Claim)
 //
 // (Entries written before the organization index have no "|org"; they read
@@ -271,4 +272,30 @@ func (b *redisBackend) claimOnce(ctx context.Context, id string, ttl time.Durati
 func (b *redisBackend) finishOnce(ctx context.Context, id string, ttl time.Duration) error {
 	_, err := b.do(ctx, "SET", b.prefix+"once:"+id, "done", "PX", max(ttl.Milliseconds(), 1))
 	return err
+}
+
+func (b *redisBackend) tombstone(ctx context.Context, ttl time.Duration, names ...string) error {
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return storeErr(err)
+	}
+	defer conn.Close()
+	_ = conn.Send("MULTI")
+	for _, n := range names {
+		_ = conn.Send("SET", b.prefix+"ended:"+n, "1", "PX", max(ttl.Milliseconds(), 1))
+	}
+	_, err = redis.DoContext(conn, ctx, "EXEC")
+	return storeErr(err)
+}
+
+func (b *redisBackend) tombstoned(ctx context.Context, names ...string) (bool, error) {
+	if len(names) == 0 {
+		return false, nil
+	}
+	keys := make([]any, len(names))
+	for i, n := range names {
+		keys[i] = b.prefix + "ended:" + n
+	}
+	n, err := redis.Int(b.do(ctx, "EXISTS", keys...))
+	return n > 0, err
 }

@@ -163,6 +163,9 @@ func (m *Manager) EndProviderSession(ctx context.Context, sid string) (int, erro
 // sub (any user when sub is empty): a logout token that names both must not
 // end another user's session that happens to carry the sid.
 func (m *Manager) EndProviderSessionOf(ctx context.Context, sid, sub string) (int, error) {
+	if err := m.be.tombstone(ctx, signalTombstoneTTL, providerSessionTombstone(sid)); err != nil {
+		return 0, err
+	}
 	entries, err := m.be.bySID(ctx, sid)
 	if err != nil {
 		return 0, err

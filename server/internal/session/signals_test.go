@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"errors"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -153,5 +155,93 @@ func TestChangeDuringRefreshKeepsTheMark(t *testing.T) {
 	}
 	if _, err := m.Fresh(load(t, m, token)); err != nil || inner.Calls() != 2 {
 		t.Errorf("next request: %v after %d refreshes; want a second refresh", err, inner.Calls())
+	}
+}
+
+// A sign-in whose code was exchanged before a signal arrived, and whose
+// session is stored after it, must not survive the signal: the signal's
+// tombstone refuses it for a short while. Other sign-ins go on.
+func TestSignalRefusesASignInUnderWay(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		signal   func(m *Manager) (int, error)
+		refused  Record
+		accepted []Record
+	}{
+		{
+			"organization deleted", func(m *Manager) (int, error) { return m.EndOrganization(ctx, "org_acme") },
+			recordIn("usr_a", "ses_1", "org_acme"),
+			[]Record{recordIn("usr_a", "ses_2", "org_globex")},
+		},
+		{
+			"membership removed", func(m *Manager) (int, error) { return m.EndMembership(ctx, "usr_a", "org_acme") },
+			recordIn("usr_a", "ses_1", "org_acme"),
+			[]Record{recordIn("usr_a", "ses_2", "org_globex"), recordIn("usr_b", "ses_3", "org_acme")},
+		},
+		{
+			"Scalekit session ended", func(m *Manager) (int, error) { return m.EndProviderSession(ctx, "ses_1") },
+			recordIn("usr_a", "ses_1", "org_acme"),
+			[]Record{recordIn("usr_a", "ses_2", "org_acme")},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for name, newManager := range map[string]func(t *testing.T, clk *clock) (*Manager, *redistest.DB){
+				"redis": func(t *testing.T, clk *clock) (*Manager, *redistest.DB) {
+					db := redistest.New(t)
+					return newRedisManager(t, db, clk), db
+				},
+				"memory": func(t *testing.T, clk *clock) (*Manager, *redistest.DB) {
+					return NewMemory(Options{Now: clk.Now}), nil
+				},
+			} {
+				t.Run(name, func(t *testing.T) {
+					clk := newClock()
+					m, db := newManager(t, clk)
+					if n, err := tc.signal(m); n != 0 || err != nil {
+						t.Fatalf("signal = %d, %v; want nothing to end yet", n, err)
+					}
+					// The sign-in whose code was exchanged before the signal
+					// stores its session now.
+					lctx := load(t, m, "")
+					w := httptest.NewRecorder()
+					if err := m.SignIn(lctx, w, tc.refused); !errors.Is(err, ErrEndedBySignal) {
+						t.Fatalf("SignIn after the signal = %v; want ErrEndedBySignal", err)
+					}
+					if c := w.Result().Cookies(); len(c) > 0 && signedIn(t, m, c[0].Value) {
+						t.Error("the refused session is signed in")
+					}
+					if db != nil {
+						if keys := db.Keys(t, "session:*"); len(keys) != 0 {
+							t.Errorf("session keys = %v; want the refused session gone", keys)
+						}
+						if keys := db.Keys(t, "user:*"); len(keys) != 0 {
+							t.Errorf("user index keys = %v; want the refused session unindexed", keys)
+						}
+					}
+					for _, rec := range tc.accepted {
+						if !signedIn(t, m, signIn(t, m, rec)) {
+							t.Errorf("a sign-in the signal does not name (%s, %s, %s) was refused", rec.User.ID, rec.OrganizationID, rec.User.SessionID)
+						}
+					}
+					if db == nil { // the window's end; Redis keeps its own time
+						clk.Advance(signalTombstoneTTL + time.Second)
+						if !signedIn(t, m, signIn(t, m, tc.refused)) {
+							t.Error("a sign-in after the tombstone expired was refused")
+						}
+					} else {
+						keys := db.Keys(t, "ended:*")
+						if len(keys) != 1 {
+							t.Fatalf("tombstones = %v; want one", keys)
+						}
+						conn := db.Pool.Get()
+						defer conn.Close()
+						if ttl, err := redis.Int64(conn.Do("PTTL", keys[0])); ttl <= 0 || ttl > signalTombstoneTTL.Milliseconds() {
+							t.Errorf("the tombstone expires in %d ms (%v); want within %s", ttl, err, signalTombstoneTTL)
+						}
+					}
+				})
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -368,4 +369,78 @@ func TestWebhookHeldByAnotherHandler(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "webhook already handled") {
 		t.Error("the repeat of a handled delivery was not taken for one")
 	}
+}
+
+// A signal that arrives while a sign-in is under way (its code exchanged, its
+// session not yet stored) ends that sign-in too: it fails with the usual
+// login error, and no session is left.
+func TestWebhookDuringSignIn(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		event func(t *testing.T, tokens []byte) string
+	}{
+		{"membership removed", func(t *testing.T, _ []byte) string {
+			return fixture(t, "user.organization_membership_deleted.json",
+				"usr_123456789", "usr_alice", "org_102690563312124938", "org_acme")
+		}},
+		{"organization deleted", func(t *testing.T, _ []byte) string {
+			return fixture(t, "organization.deleted.json", "org_1234567890", "org_acme")
+		}},
+		{"Scalekit session ended", func(t *testing.T, tokens []byte) string {
+			return fixture(t, "user.logout.json", "ses_102701193356116233", sidOfTokenResponse(t, tokens))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestServer(t)
+			c := e.browser()
+			callback := e.choose(c, e.startLogin(c, "/auth/login"), "usr_alice", "org_acme")
+			hook := func(tokens []byte) {
+				if r := e.webhook(tc.event(t, tokens)); r.StatusCode != http.StatusOK {
+					t.Errorf("webhook during the sign-in = %d %s", r.StatusCode, r.body)
+				}
+			}
+			e.afterToken.Store(&hook)
+
+			r := e.get(c, callback)
+			if got := r.Header.Get("Location"); r.StatusCode != http.StatusFound || got != "/login-error?error=login_failed" {
+				t.Errorf("callback = %d to %q; want 302 to /login-error?error=login_failed", r.StatusCode, got)
+			}
+			if e.afterToken.Load() != nil {
+				t.Fatal("the webhook was not sent during the sign-in")
+			}
+			if e.signedIn(c) {
+				t.Error("a sign-in that the webhook ended is signed in")
+			}
+			if keys := e.db.Keys(t, "session:*"); len(keys) != 0 {
+				t.Errorf("session keys = %v; want none", keys)
+			}
+		})
+	}
+}
+
+// sidOfTokenResponse reads the Scalekit session id from a token response's
+// ID token (its signature is the app's business, not the test's).
+func sidOfTokenResponse(t *testing.T, body []byte) string {
+	t.Helper()
+	var resp struct {
+		IDToken string `json:"id_token"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(resp.IDToken, ".")
+	if len(parts) != 3 {
+		t.Fatal("the token response has no ID token")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		SID string `json:"sid"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil || claims.SID == "" {
+		t.Fatalf("the ID token has no sid (%v)", err)
+	}
+	return claims.SID
 }

@@ -105,6 +105,13 @@ func (b *memBackend) index(_ context.Context, e indexEntry, _ time.Time) error {
 		add(b.sids, e.SID)
 	}
 	if e.Org != "" {
+		// As in Redis: an organization's entries of sessions gone on their
+		// own go as new ones come.
+		for pid, old := range b.orgs[e.Org] {
+			if _, found, err := b.store.Find(old.Key); err == nil && !found {
+				delete(b.orgs[e.Org], pid)
+			}
+		}
 		add(b.orgs, e.Org)
 	}
 	return nil

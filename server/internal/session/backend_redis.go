@@ -15,6 +15,7 @@ import (
 //	prefix+"user:"+sub  hash publicID -> "key|sid|org"
 //	prefix+"sid:"+sid   hash publicID -> "key|sub|org"
 //	prefix+"org:"+org   hash publicID -> "key|sub|sid"
+//	prefix+"orgend:"+org sorted set publicID by the end of its session's lifetime (ms)
 //	prefix+"lock:"+name string fence, with a TTL
 //	prefix+"ended:"+name marker, with a TTL: a signal ended these sessions (see tombstone)
 //	prefix+"once:"+id   marker, with a TTL: "1" (Once), "processing" or "done" (Claim)
@@ -27,6 +28,7 @@ type redisBackend struct {
 	// cache, when set, loses every session key written or deleted here
 	// before the write returns.
 	cache *recordCache
+	now   func() time.Time
 }
 
 func (b *redisBackend) sessionKey(key string) string { return b.prefix + "session:" + key }
@@ -136,12 +138,30 @@ func (b *redisBackend) index(ctx context.Context, e indexEntry, until time.Time)
 		_ = conn.Send("PEXPIREAT", b.prefix+"sid:"+e.SID, until.UnixMilli())
 	}
 	if e.Org != "" {
-		_ = conn.Send("HSET", b.prefix+"org:"+e.Org, e.PublicID, e.Key+"|"+e.Sub+"|"+e.SID)
-		_ = conn.Send("PEXPIREAT", b.prefix+"org:"+e.Org, until.UnixMilli())
+		// An organization's sessions keep coming, so its index key may never
+		// expire: its entries of sessions past their lifetime go as new ones
+		// come, and the index holds at most the sessions of one lifetime.
+		hash, ends := b.prefix+"org:"+e.Org, b.prefix+"orgend:"+e.Org
+		_ = conn.Send("HSET", hash, e.PublicID, e.Key+"|"+e.Sub+"|"+e.SID)
+		_ = conn.Send("ZADD", ends, until.UnixMilli(), e.PublicID)
+		_ = conn.Send("PEXPIREAT", hash, until.UnixMilli())
+		_ = conn.Send("PEXPIREAT", ends, until.UnixMilli())
+		_ = pruneOrgScript.Send(conn, hash, ends, b.now().UnixMilli())
 	}
 	_, err = redis.DoContext(conn, ctx, "EXEC")
 	return storeErr(err)
 }
+
+// pruneOrgScript drops from the organization index KEYS[1] the entries whose
+// sessions' lifetimes, in the sorted set KEYS[2], ended by ARGV[1] (ms), a
+// bounded number at a time.
+var pruneOrgScript = redis.NewScript(2, `
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 500)
+if #gone > 0 then
+  redis.call('HDEL', KEYS[1], unpack(gone))
+  redis.call('ZREM', KEYS[2], unpack(gone))
+end
+return #gone`)
 
 func (b *redisBackend) byUser(ctx context.Context, sub string) ([]indexEntry, error) {
 	return b.entries(ctx, "user:"+sub, func(e *indexEntry, v []string) {
@@ -187,6 +207,7 @@ func (b *redisBackend) sendUnindex(conn redis.Conn, e indexEntry) {
 	}
 	if e.Org != "" {
 		_ = conn.Send("HDEL", b.prefix+"org:"+e.Org, e.PublicID)
+		_ = conn.Send("ZREM", b.prefix+"orgend:"+e.Org, e.PublicID)
 	}
 }
 

@@ -108,7 +108,7 @@ func NewRedis(pool *redis.Pool, opts Options) *Manager {
 	m := newManager(opts)
 	store := redisstore.NewWithPrefix(pool, opts.KeyPrefix+"session:")
 	m.scs.Store = store
-	be := &redisBackend{pool: pool, prefix: opts.KeyPrefix}
+	be := &redisBackend{pool: pool, prefix: opts.KeyPrefix, now: opts.Now}
 	m.be, m.queue = be, be
 	if !opts.Cache.Off {
 		m.cache = newRecordCache(opts.Cache)

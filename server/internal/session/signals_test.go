@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,4 +245,55 @@ func TestSignalRefusesASignInUnderWay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The organization index of an organization whose members keep signing in
+// never expires as a whole: its entries must go with their sessions, or it
+// grows with every sign-in.
+func TestOrganizationIndexIsBounded(t *testing.T) {
+	ctx := context.Background()
+	t.Run("redis", func(t *testing.T) {
+		db := redistest.New(t)
+		clk := newClock()
+		m := newRedisManager(t, db, clk) // sessions live an hour
+		for i := range 3 {
+			signIn(t, m, recordIn("usr_a", "ses_old"+string(rune('0'+i)), "org_acme"))
+		}
+		clk.Advance(time.Hour + time.Minute) // their lifetimes are over
+		globex := signIn(t, m, recordIn("usr_b", "ses_g", "org_globex"))
+		latest := signIn(t, m, recordIn("usr_c", "ses_new", "org_acme"))
+
+		conn := db.Pool.Get()
+		defer conn.Close()
+		for _, k := range []string{"HLEN org:org_acme", "ZCARD orgend:org_acme"} {
+			cmd, key, _ := strings.Cut(k, " ")
+			if n, err := redis.Int(conn.Do(cmd, db.Prefix+key)); n != 1 || err != nil {
+				t.Errorf("%s = %d, %v; want 1: only the session within its lifetime", k, n, err)
+			}
+		}
+		if n, err := redis.Int(conn.Do("HLEN", db.Prefix+"org:org_globex")); n != 1 || err != nil {
+			t.Errorf("another organization's index = %d entries, %v; want its session kept", n, err)
+		}
+		if n, err := m.EndOrganization(ctx, "org_acme"); n != 1 || err != nil {
+			t.Errorf("EndOrganization = %d, %v; want the live session ended", n, err)
+		}
+		if signedIn(t, m, latest) || !signedIn(t, m, globex) {
+			t.Error("EndOrganization ended the wrong sessions")
+		}
+		if keys := db.Keys(t, "orgend:org_acme"); len(keys) != 0 {
+			t.Errorf("keys %v; want the organization's end times gone with its last session", keys)
+		}
+	})
+	t.Run("memory", func(t *testing.T) {
+		m := NewMemory(Options{})
+		be := m.be.(*memBackend)
+		gone := signIn(t, m, recordIn("usr_a", "ses_1", "org_acme"))
+		if err := be.store.Delete(storeKey(gone)); err != nil { // as when it expires
+			t.Fatal(err)
+		}
+		signIn(t, m, recordIn("usr_b", "ses_2", "org_acme"))
+		if entries, _ := be.byOrg(ctx, "org_acme"); len(entries) != 1 {
+			t.Errorf("organization index = %v; want the expired session's entry gone", entries)
+		}
+	})
 }

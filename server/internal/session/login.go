@@ -113,7 +113,7 @@ func (m *Manager) TakePendingLogin(ctx context.Context, state string) (PendingLo
 // logout) ended while it was being signed in is not kept: SignIn returns
 // ErrEndedBySignal.
 func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, signedIn Record) error {
-	orgs, ok := m.organizations(ctx, signedIn.User.ID)
+	orgs, ok := m.organizations(ctx, signedIn.User.ID, true)
 	applyOrganizations(&signedIn, orgs, ok)
 	old := m.record(ctx)
 	if old.SignedIn() {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -97,6 +98,8 @@ type Manager struct {
 	revokeWake       chan struct{}
 	directory        Directory // see SetDirectory
 	directoryTimeout time.Duration
+	dirMu            sync.Mutex
+	dirCache         map[string]directoryEntry // by user id
 
 	cache   *recordCache // nil without one
 	tracker *tracker

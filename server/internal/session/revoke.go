@@ -95,6 +95,10 @@ func (m *Manager) queueRemoteRevocations(ctx context.Context, ended []indexEntry
 	if len(sids) == 0 {
 		return
 	}
+	// Detached: the sessions here are ended already, and a client that hangs
+	// up now must not leave them alive at Scalekit.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	if err := m.queue.enqueue(ctx, m.opts.Now(), sids...); err != nil {
 		m.log.Error("could not queue the revocation at the identity provider; those sessions end there only when they expire",
 			"sids", sids, "err", err)

@@ -384,3 +384,17 @@ func TestRunRevocationsSendsAtOnceAndStops(t *testing.T) {
 		t.Fatal("RunRevocations did not return after its context ended")
 	}
 }
+
+// The device is signed out here by the time its revocation is queued; a
+// client that hangs up then must not keep it from being revoked at Scalekit.
+func TestRevocationIsQueuedWhenTheClientHangsUp(t *testing.T) {
+	db := redistest.New(t)
+	fake := newFakeRevoker(nil)
+	m := revokingManager(t, db, newClock(), fake, &lockedBuffer{})
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	m.queueRemoteRevocations(gone, []indexEntry{{SID: "ses_phone"}}, "")
+	if n := sendDue(t, m); n != 1 || !slices.Equal(fake.Calls(), []string{"ses_phone"}) {
+		t.Errorf("revocations sent = %d %v; want ses_phone's, queued despite the cancelled request", n, fake.Calls())
+	}
+}

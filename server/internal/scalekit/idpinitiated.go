@@ -56,33 +56,36 @@ func (c *OIDCClient) GetIdpInitiatedLoginClaims(ctx context.Context, token strin
 		return nil, verifyError(p.keys, failures, "idp_initiated_login", err)
 	}
 	var claims struct {
-		OrganizationID string   `json:"organization_id"`
-		ConnectionID   string   `json:"connection_id"`
-		LoginHint      string   `json:"login_hint"`
-		RelayState     string   `json:"relay_state"`
-		NotBefore      *float64 `json:"nbf"`
+		OrganizationID string `json:"organization_id"`
+		ConnectionID   string `json:"connection_id"`
+		LoginHint      string `json:"login_hint"`
+		RelayState     string `json:"relay_state"`
 	}
+	var dates numericDates
 	if err := t.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("%w: idp_initiated_login: claims: %w", ErrInvalidToken, err)
+	}
+	if err := t.Claims(&dates); err != nil {
 		return nil, fmt.Errorf("%w: idp_initiated_login: claims: %w", ErrInvalidToken, err)
 	}
 	invalid := func(reason string) error {
 		return fmt.Errorf("%w: idp_initiated_login: %s", ErrInvalidToken, reason)
 	}
-	now := c.now()
+	now, leeway := seconds(c.now()), IdpInitiatedLoginLeeway.Seconds()
 	switch {
 	case len(t.Audience) > 0 && !slices.Contains(t.Audience, c.clientID):
 		return nil, invalid("aud does not name this client")
-	case t.Expiry.IsZero():
+	case dates.Exp == nil:
 		return nil, invalid("no exp")
-	case now.After(t.Expiry.Add(IdpInitiatedLoginLeeway)):
+	case now > *dates.Exp+leeway:
 		return nil, invalid("expired")
-	case claims.NotBefore != nil && time.Unix(int64(*claims.NotBefore), 0).After(now.Add(IdpInitiatedLoginLeeway)):
+	case !dates.notBefore(c.now(), IdpInitiatedLoginLeeway):
 		return nil, invalid("not valid yet (nbf)")
-	case t.IssuedAt.IsZero():
+	case dates.Iat == nil:
 		return nil, invalid("no iat")
-	case t.IssuedAt.After(now.Add(IdpInitiatedLoginLeeway)):
+	case *dates.Iat > now+leeway:
 		return nil, invalid("iat is in the future")
-	case now.Sub(t.IssuedAt) > IdpInitiatedLoginMaxAge:
+	case now-*dates.Iat > IdpInitiatedLoginMaxAge.Seconds():
 		return nil, invalid("iat is too old")
 	case claims.OrganizationID == "" && claims.ConnectionID == "" && claims.LoginHint == "":
 		return nil, invalid("names no organization, connection or user")
@@ -92,7 +95,7 @@ func (c *OIDCClient) GetIdpInitiatedLoginClaims(ctx context.Context, token strin
 		ConnectionID:   claims.ConnectionID,
 		LoginHint:      claims.LoginHint,
 		RelayState:     claims.RelayState,
-		IssuedAt:       t.IssuedAt,
-		ExpiresAt:      t.Expiry,
+		IssuedAt:       unixTime(*dates.Iat),
+		ExpiresAt:      unixTime(*dates.Exp),
 	}, nil
 }

@@ -77,6 +77,13 @@ func TestGetIdpInitiatedLoginClaims(t *testing.T) {
 		{"expired", op.sign(keyA(), with(map[string]any{"iat": at(-7 * time.Minute), "exp": at(-61 * time.Second)})), false},
 		{"no exp", op.sign(keyA(), with(map[string]any{"exp": nil})), false},
 		{"nbf in the future", op.sign(keyA(), with(map[string]any{"nbf": at(2 * time.Minute)})), false},
+		// A huge nbf must not wrap around to the past (time.Unix, int64 of a float).
+		{"nbf MaxInt64", op.sign(keyA(), with(map[string]any{"nbf": int64(math.MaxInt64)})), false},
+		{"nbf where time.Unix wraps", op.sign(keyA(), with(map[string]any{"nbf": int64(math.MaxInt64 - 1e9)})), false},
+		{"nbf beyond int64", op.sign(keyA(), with(map[string]any{"nbf": 1e19})), false},
+		{"iat MaxInt64", op.sign(keyA(), with(map[string]any{"iat": int64(math.MaxInt64)})), false},
+		{"iat MinInt64", op.sign(keyA(), with(map[string]any{"iat": int64(math.MinInt64)})), false},
+		{"exp MinInt64", op.sign(keyA(), with(map[string]any{"exp": int64(math.MinInt64)})), false},
 		{"no iat", op.sign(keyA(), with(map[string]any{"iat": nil})), false},
 		{"iat in the future", op.sign(keyA(), with(map[string]any{"iat": at(2 * time.Minute)})), false},
 		{"iat too old, exp far ahead", op.sign(keyA(), with(map[string]any{"iat": at(-11 * time.Minute), "exp": at(time.Hour)})), false},
@@ -147,6 +154,16 @@ func FuzzIdpInitiatedLoginClaims(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(valid)
+	// Valid but for a not-before so far ahead that time.Unix wraps around.
+	for _, nbf := range []any{int64(math.MaxInt64), int64(math.MaxInt64 - 1e9), 1e19, 9.3e18} {
+		claims := op.idpInitiatedClaims()
+		claims["nbf"] = nbf
+		b, err := json.Marshal(claims)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		got, err := c.GetIdpInitiatedLoginClaims(context.Background(), signRaw(t, keyA(), payload))
 		if err != nil {

@@ -139,22 +139,28 @@ func (c *OIDCClient) VerifyLogoutToken(ctx context.Context, rawToken string) (*L
 }
 
 // isLogoutTokenType reports whether a verified token's protected header says
-// typ logout+jwt. The header is part of what the signature covers.
+// typ logout+jwt.
 func isLogoutTokenType(rawToken string) bool {
+	switch strings.ToLower(tokenType(rawToken)) {
+	case "logout+jwt", "application/logout+jwt":
+		return true
+	}
+	return false
+}
+
+// tokenType is the typ of a verified token's protected header, "" when it
+// has none. The header is part of what the signature covers.
+func tokenType(rawToken string) string {
 	encoded, _, _ := strings.Cut(rawToken, ".")
 	b, err := base64.RawURLEncoding.DecodeString(encoded)
 	if err != nil {
-		return false
+		return ""
 	}
 	var header struct {
 		Typ string `json:"typ"`
 	}
 	if json.Unmarshal(b, &header) != nil {
-		return false
+		return ""
 	}
-	switch strings.ToLower(header.Typ) {
-	case "logout+jwt", "application/logout+jwt":
-		return true
-	}
-	return false
+	return header.Typ
 }

@@ -183,6 +183,7 @@ func TestVerifyLogoutTokenWithKeysUnavailable(t *testing.T) {
 		t.Errorf("VerifyLogoutToken with the key set unavailable = %v; want ErrUnavailable", err)
 	}
 	op.set(func(op *testOP) { op.down = false })
+	op.clock.Advance(scalekit.JWKSRefetchInterval) // a failed fetch is not retried sooner
 	if _, err := c.VerifyLogoutToken(context.Background(), op.signLogout(keyX(), op.logoutClaims())); !errors.Is(err, scalekit.ErrInvalidToken) {
 		t.Errorf("VerifyLogoutToken(unpublished key) with the provider up = %v; want ErrInvalidToken", err)
 	}

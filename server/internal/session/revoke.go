@@ -118,9 +118,19 @@ func (m *Manager) RunRevocations(ctx context.Context) {
 	if m.revoker == nil {
 		return
 	}
+	failing := false // an outage is warned of once, not at every poll
 	for {
-		if _, err := m.sendDueRevocations(ctx); err != nil && ctx.Err() == nil {
-			m.log.Warn("could not read the revocation queue", "err", err)
+		_, err := m.sendDueRevocations(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil && !failing:
+			m.log.Warn("could not read the revocation queue; retrying at every poll", "err", err)
+			failing = true
+		case err != nil:
+			m.log.Debug("revocation queue still unreadable", "err", err)
+		case failing:
+			m.log.Info("revocation queue readable again")
+			failing = false
 		}
 		select {
 		case <-ctx.Done():

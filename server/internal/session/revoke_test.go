@@ -398,3 +398,46 @@ func TestRevocationIsQueuedWhenTheClientHangsUp(t *testing.T) {
 		t.Errorf("revocations sent = %d %v; want ses_phone's, queued despite the cancelled request", n, fake.Calls())
 	}
 }
+
+// During a Redis outage the worker polls on; the log says so once, when the
+// outage starts, and once more when it is over, not at every poll.
+func TestRevocationWorkerWarnsOncePerOutage(t *testing.T) {
+	srv := redistest.Start(t)
+	pool, err := NewPool(srv.URL, PoolOptions{DialTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	logs := &lockedBuffer{}
+	m := NewRedis(pool, Options{Cache: CacheOptions{Off: true},
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	m.SetRevoker(newFakeRevoker(nil), RevokeOptions{Poll: 5 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		m.RunRevocations(ctx)
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+
+	count := func(msg string) int { return strings.Count(logs.String(), msg) }
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited 10s for %s; logs:\n%s", what, logs)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	srv.Stop()
+	waitFor("several failed polls", func() bool { return count("revocation queue still unreadable") >= 3 })
+	if n := count("level=WARN"); n != 1 {
+		t.Errorf("warnings during one outage = %d; want 1:\n%s", n, logs)
+	}
+	srv.Restart()
+	waitFor("the recovery to be logged", func() bool { return count("revocation queue readable again") == 1 })
+	srv.Stop()
+	waitFor("the next outage's warning", func() bool { return count("level=WARN") == 2 })
+}

@@ -267,7 +267,7 @@ export interface paths {
         put?: never;
         /**
          * Scalekit webhooks (Standard Webhooks signatures)
-         * @description Signed with SCALEKIT_WEBHOOK_SECRET (headers webhook-id, webhook-timestamp, webhook-signature; 5-minute tolerance). A repeated webhook-id is acknowledged without acting again; an event naming no session, user or organization here is acknowledged and changes nothing.
+         * @description Signed with SCALEKIT_WEBHOOK_SECRET (headers webhook-id, webhook-timestamp, webhook-signature; 5-minute tolerance). A repeated webhook-id of a handled event is acknowledged without acting again; one being handled at that moment is answered 429 with Retry-After; an event naming no session, user or organization here is acknowledged and changes nothing.
          */
         post: {
             parameters: {
@@ -327,7 +327,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description rate_limited (with Retry-After) */
+                /** @description rate_limited (with Retry-After): too many requests, or the same webhook-id being handled */
                 429: {
                     headers: {
                         [name: string]: unknown;

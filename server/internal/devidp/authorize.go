@@ -339,7 +339,8 @@ func (s *Server) continueLogin(w http.ResponseWriter, r *http.Request, req authR
 	}
 }
 
-// finishLogin starts a provider session and sends the code to the client.
+// finishLogin gives the browser its provider session (see browserLogin) and
+// sends the code to the client.
 // amr says how the user proved who they are (RFC 8176; at Scalekit the
 // connection id for enterprise SSO).
 //
@@ -355,8 +356,7 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, req authReq
 		s.redirectError(w, r, req, "invalid_organization_id", "The user is not a member of the requested organization.")
 		return
 	}
-	ps := s.startSession(req.ClientID, u.ID, orgID, amr)
-	s.rememberBrowser(w, r, func(b *browser) { b.sid = ps.id })
+	ps := s.browserLogin(w, r, req, u.ID, orgID, amr)
 	code := s.newCode(authCode{
 		clientID: req.ClientID, redirectURI: req.RedirectURI,
 		challenge: req.CodeChallenge, nonce: req.Nonce, scope: req.grantedScope(), sid: ps.id,

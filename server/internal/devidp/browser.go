@@ -1,7 +1,9 @@
 package devidp
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -122,4 +124,52 @@ func (s *Server) browserCookie(value string, maxAge int) *http.Cookie {
 		Name: browserCookie, Value: value, Path: path, MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.issuer, "https:"),
 	}
+}
+
+// browserLogin returns the provider session of a sign-in: one per browser,
+// as Scalekit keeps one session per browser. The same user signing in to the
+// same client again (another organization, a silent sign-in, a new sign-in
+// on the page) goes on in the browser's session, now in orgID; a sign-in as
+// someone else ends it (its client is told, as at a logout) and starts a new
+// one. A sign-in to another client starts its own session.
+func (s *Server) browserLogin(w http.ResponseWriter, r *http.Request, req authRequest, userID, orgID string, amr []string) providerSession {
+	if cur, ok := s.browserSession(r); ok && cur.clientID == req.ClientID {
+		if cur.userID == userID {
+			if ps, ok := s.resumeSession(cur.id, orgID, amr, reauthenticates(req)); ok {
+				return ps
+			}
+		} else {
+			s.endSession(context.WithoutCancel(r.Context()), cur.id, "", statusLogout, false)
+		}
+	}
+	ps := s.startSession(req.ClientID, userID, orgID, amr)
+	s.rememberBrowser(w, r, func(b *browser) { b.sid = ps.id })
+	return ps
+}
+
+// reauthenticates reports whether a sign-in proved who the user is anew,
+// rather than riding on the browser's session (prompt none, select_account).
+func reauthenticates(req authRequest) bool {
+	prompts := strings.Fields(req.Prompt)
+	return !slices.Contains(prompts, "none") && !slices.Contains(prompts, "select_account")
+}
+
+// resumeSession moves an active provider session to orgID, and when the user
+// signed in anew, records how and when.
+func (s *Server) resumeSession(sid, orgID string, amr []string, reauthenticated bool) (providerSession, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps, ok := s.activeSessionLocked(sid)
+	if !ok {
+		return providerSession{}, false
+	}
+	now := s.now()
+	ps.orgID, ps.lastActive = orgID, now
+	if reauthenticated {
+		if len(amr) == 0 {
+			amr = []string{amrEmail}
+		}
+		ps.amr, ps.authTime = amr, now
+	}
+	return *ps, true
 }

@@ -101,9 +101,12 @@
 // or that does not exist, returns error=invalid_organization_id; an unknown
 // connection_id, error=invalid_connection_id.
 //
-// Each login starts a provider session (ses_ + 17 digits), the sid of every
-// token it issues, and sets the provider's own HttpOnly cookie
-// (devidp_session) to it. With that cookie, prompt=none signs in without a
+// A browser has one provider session (ses_ + 17 digits), the sid of every
+// token it issues, named by the provider's own HttpOnly cookie
+// (devidp_session). The same user signing in again to the same client in
+// that browser (again on the page, silently, in another organization) goes
+// on in it; another user's sign-in ends it, as a logout does, and starts a
+// new one. With that cookie, prompt=none signs in without a
 // page (without it: error=login_required), and prompt=select_account switches
 // to organization_id at once or shows the organization page. /oidc/logout
 // ends the cookie's session and clears it. Every other request shows the

@@ -309,3 +309,52 @@ func TestAPIShowsPendingInvitations(t *testing.T) {
 		t.Errorf("memberships (-want +got):\n%s", diff)
 	}
 }
+
+// A browser has one provider session, as at Scalekit: signing in again as the
+// same user, silently or to another organization, goes on in it; signing in
+// as someone else ends it and starts another.
+func TestOneProviderSessionPerBrowser(t *testing.T) {
+	e := newBrowserServer(t)
+	login := func(button string, edit func(url.Values)) map[string]any {
+		t.Helper()
+		verifier, challenge := newPKCE()
+		params := authParams(challenge)
+		if edit != nil {
+			edit(params)
+		}
+		var code string
+		if button == "" { // no page: the browser's session answers
+			code = redirectParams(t, e.get(t, "/oauth/authorize", params)).Get("code")
+		} else {
+			code = e.signIn(t, params, button)
+		}
+		return e.idTokenOf(t, code, verifier)
+	}
+	alice := "Continue as Alice Admin (alice@acme.test)"
+	first := login(alice, func(v url.Values) { v.Set("organization_id", "org_acme") })
+	sid := first["sid"].(string)
+
+	for name, claims := range map[string]map[string]any{
+		"a second sign-in on the page": login(alice, func(v url.Values) { v.Set("organization_id", "org_acme") }),
+		"a silent sign-in":             login("", func(v url.Values) { v.Set("prompt", "none") }),
+		"a switch of organization": login("", func(v url.Values) {
+			v.Set("prompt", "select_account")
+			v.Set("organization_id", "org_globex")
+		}),
+	} {
+		if claims["sid"] != sid {
+			t.Errorf("%s: sid %v; want the browser's session %s", name, claims["sid"], sid)
+		}
+	}
+	if claims := login("", func(v url.Values) { v.Set("prompt", "none") }); claims["oid"] != "org_globex" {
+		t.Errorf("after the switch, the session is in %v; want org_globex", claims["oid"])
+	}
+
+	bob := login("Continue as Bob Member (bob@acme.test)", nil)
+	if bob["sid"] == sid {
+		t.Fatal("another user's sign-in went on in Alice's provider session")
+	}
+	if got, _ := e.idp.SessionStatus(sid); got == "active" {
+		t.Errorf("Alice's provider session after Bob signed in in the same browser is %q; want it ended", got)
+	}
+}

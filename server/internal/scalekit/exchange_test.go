@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"testing"
@@ -129,6 +130,16 @@ func TestAuthenticateWithCodeRejectsBadIDTokens(t *testing.T) {
 		{"no exp", func(t *testing.T, op *testOP) string {
 			c := op.idClaims("n")
 			delete(c, "exp")
+			return op.sign(keyA(), c)
+		}},
+		{"nbf MaxInt64", func(t *testing.T, op *testOP) string {
+			c := op.idClaims("n")
+			c["nbf"] = int64(math.MaxInt64)
+			return op.sign(keyA(), c)
+		}},
+		{"nbf where time.Unix wraps", func(t *testing.T, op *testOP) string {
+			c := op.idClaims("n")
+			c["nbf"] = int64(math.MaxInt64 - 1e9)
 			return op.sign(keyA(), c)
 		}},
 		{"no sub", func(t *testing.T, op *testOP) string {

@@ -2,8 +2,10 @@ package scalekit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -31,6 +33,15 @@ const (
 	IdpInitiatedLoginMaxAge = 10 * time.Minute
 )
 
+// otherTokenClaims are claims that the environment's other JWTs, signed with
+// the same keys, always carry (ID and access tokens: sub; logout tokens:
+// events, with sub or sid) and that an idp_initiated_login token has not:
+// the documented example, and the Go SDK's test token, carry only
+// organization_id, connection_id, login_hint, exp, nbf, iat and iss, typed
+// JWT (src/content/docs/sso/guides/idp-init-sso.mdx; scalekit-sdk-go's
+// GetIdpInitiatedLoginClaims test).
+var otherTokenClaims = []string{"sub", "sid", "nonce", "events"}
+
 // GetIdpInitiatedLoginClaims verifies an idp_initiated_login token, which
 // Scalekit sends to the app (at its Initiate login URL or its redirect URI)
 // when a person starts at their identity provider's dashboard
@@ -41,7 +52,8 @@ const (
 // optional exp: RS256 signature by the environment's keys (alg none and HS256
 // are refused), iss equal to the expected issuer, exp (required) and nbf with
 // IdpInitiatedLoginLeeway, iat (required; see IdpInitiatedLoginMaxAge), and
-// at least one of organization_id, connection_id and login_hint. aud is
+// at least one of organization_id, connection_id and login_hint; a token of
+// another kind (see otherTokenClaims; a typ other than JWT) is refused. aud is
 // checked only when present, when it must name this client: the documented
 // example token has none. Any failure is ErrInvalidToken, except a key set
 // that could not be fetched: ErrUnavailable.
@@ -56,33 +68,42 @@ func (c *OIDCClient) GetIdpInitiatedLoginClaims(ctx context.Context, token strin
 		return nil, verifyError(p.keys, failures, "idp_initiated_login", err)
 	}
 	var claims struct {
-		OrganizationID string   `json:"organization_id"`
-		ConnectionID   string   `json:"connection_id"`
-		LoginHint      string   `json:"login_hint"`
-		RelayState     string   `json:"relay_state"`
-		NotBefore      *float64 `json:"nbf"`
+		OrganizationID string `json:"organization_id"`
+		ConnectionID   string `json:"connection_id"`
+		LoginHint      string `json:"login_hint"`
+		RelayState     string `json:"relay_state"`
 	}
-	if err := t.Claims(&claims); err != nil {
-		return nil, fmt.Errorf("%w: idp_initiated_login: claims: %w", ErrInvalidToken, err)
+	var dates numericDates
+	var all map[string]json.RawMessage
+	for _, v := range []any{&claims, &dates, &all} {
+		if err := t.Claims(v); err != nil {
+			return nil, fmt.Errorf("%w: idp_initiated_login: claims: %w", ErrInvalidToken, err)
+		}
 	}
 	invalid := func(reason string) error {
 		return fmt.Errorf("%w: idp_initiated_login: %s", ErrInvalidToken, reason)
 	}
-	now := c.now()
-	switch {
+	now, leeway := seconds(c.now()), IdpInitiatedLoginLeeway.Seconds()
+	switch typ := strings.ToLower(tokenType(token)); {
+	case typ != "" && typ != "jwt":
+		return nil, invalid("typed " + typ + ", another kind of token")
+	case slices.ContainsFunc(otherTokenClaims, func(name string) bool { _, ok := all[name]; return ok }):
+		// An ID, access or logout token that names an organization
+		// (a custom access-token claim may be called organization_id).
+		return nil, invalid("has a claim of another kind of token (sub, sid, nonce, events)")
 	case len(t.Audience) > 0 && !slices.Contains(t.Audience, c.clientID):
 		return nil, invalid("aud does not name this client")
-	case t.Expiry.IsZero():
+	case dates.Exp == nil:
 		return nil, invalid("no exp")
-	case now.After(t.Expiry.Add(IdpInitiatedLoginLeeway)):
+	case now > *dates.Exp+leeway:
 		return nil, invalid("expired")
-	case claims.NotBefore != nil && time.Unix(int64(*claims.NotBefore), 0).After(now.Add(IdpInitiatedLoginLeeway)):
+	case !dates.notBefore(c.now(), IdpInitiatedLoginLeeway):
 		return nil, invalid("not valid yet (nbf)")
-	case t.IssuedAt.IsZero():
+	case dates.Iat == nil:
 		return nil, invalid("no iat")
-	case t.IssuedAt.After(now.Add(IdpInitiatedLoginLeeway)):
+	case *dates.Iat > now+leeway:
 		return nil, invalid("iat is in the future")
-	case now.Sub(t.IssuedAt) > IdpInitiatedLoginMaxAge:
+	case now-*dates.Iat > IdpInitiatedLoginMaxAge.Seconds():
 		return nil, invalid("iat is too old")
 	case claims.OrganizationID == "" && claims.ConnectionID == "" && claims.LoginHint == "":
 		return nil, invalid("names no organization, connection or user")
@@ -92,7 +113,7 @@ func (c *OIDCClient) GetIdpInitiatedLoginClaims(ctx context.Context, token strin
 		ConnectionID:   claims.ConnectionID,
 		LoginHint:      claims.LoginHint,
 		RelayState:     claims.RelayState,
-		IssuedAt:       t.IssuedAt,
-		ExpiresAt:      t.Expiry,
+		IssuedAt:       unixTime(*dates.Iat),
+		ExpiresAt:      unixTime(*dates.Exp),
 	}, nil
 }

@@ -61,6 +61,20 @@ func TestGetIdpInitiatedLoginClaims(t *testing.T) {
 		return claims
 	}
 	at := func(d time.Duration) int64 { return now.Add(d).Unix() }
+	// other gives another kind of token an organization_id (and more changes).
+	other := func(claims map[string]any, kv ...any) map[string]any {
+		claims["organization_id"] = "org_1"
+		for i := 0; i+1 < len(kv); i += 2 {
+			claims[kv[i].(string)] = kv[i+1]
+		}
+		return claims
+	}
+	without := func(claims map[string]any, names ...string) map[string]any {
+		for _, n := range names {
+			delete(claims, n)
+		}
+		return claims
+	}
 	for _, tc := range []struct {
 		name  string
 		token string
@@ -77,6 +91,13 @@ func TestGetIdpInitiatedLoginClaims(t *testing.T) {
 		{"expired", op.sign(keyA(), with(map[string]any{"iat": at(-7 * time.Minute), "exp": at(-61 * time.Second)})), false},
 		{"no exp", op.sign(keyA(), with(map[string]any{"exp": nil})), false},
 		{"nbf in the future", op.sign(keyA(), with(map[string]any{"nbf": at(2 * time.Minute)})), false},
+		// A huge nbf must not wrap around to the past (time.Unix, int64 of a float).
+		{"nbf MaxInt64", op.sign(keyA(), with(map[string]any{"nbf": int64(math.MaxInt64)})), false},
+		{"nbf where time.Unix wraps", op.sign(keyA(), with(map[string]any{"nbf": int64(math.MaxInt64 - 1e9)})), false},
+		{"nbf beyond int64", op.sign(keyA(), with(map[string]any{"nbf": 1e19})), false},
+		{"iat MaxInt64", op.sign(keyA(), with(map[string]any{"iat": int64(math.MaxInt64)})), false},
+		{"iat MinInt64", op.sign(keyA(), with(map[string]any{"iat": int64(math.MinInt64)})), false},
+		{"exp MinInt64", op.sign(keyA(), with(map[string]any{"exp": int64(math.MinInt64)})), false},
 		{"no iat", op.sign(keyA(), with(map[string]any{"iat": nil})), false},
 		{"iat in the future", op.sign(keyA(), with(map[string]any{"iat": at(2 * time.Minute)})), false},
 		{"iat too old, exp far ahead", op.sign(keyA(), with(map[string]any{"iat": at(-11 * time.Minute), "exp": at(time.Hour)})), false},
@@ -85,6 +106,17 @@ func TestGetIdpInitiatedLoginClaims(t *testing.T) {
 		{"names nothing", op.sign(keyA(), with(map[string]any{"organization_id": nil, "connection_id": nil, "login_hint": nil})), false},
 		{"organization_id not a string", op.sign(keyA(), with(map[string]any{"organization_id": 7})), false},
 		{"a key the environment never published", op.sign(keyX(), op.idpInitiatedClaims()), false},
+		// Other JWTs the environment signs with the same keys, each naming an
+		// organization (a custom access-token claim may be called organization_id).
+		{"an ID token", op.sign(keyA(), other(op.idClaims("n"))), false},
+		{"an ID token without a nonce", op.sign(keyA(), other(without(op.idClaims(""), "nonce"))), false},
+		{"an access token", op.sign(keyA(), other(op.accessClaims("usr_123"))), false},
+		{"an access token for this client, without sid", op.sign(keyA(), other(without(op.accessClaims("usr_123"), "sid"), "aud", testClientID)), false},
+		{"a logout token", op.signLogout(keyA(), other(op.logoutClaims())), false},
+		{"a logout token, typed JWT", op.sign(keyA(), other(without(op.logoutClaims(), "sub", "sid"))), false},
+		{"typed at+jwt", op.signTyped(keyA(), "at+jwt", op.idpInitiatedClaims()), false},
+		{"typed logout+jwt", op.signTyped(keyA(), "logout+jwt", op.idpInitiatedClaims()), false},
+		{"untyped", op.signTyped(keyA(), "", op.idpInitiatedClaims()), true},
 		{"alg none", unsignedJWT(t, keyA().kid, op.idpInitiatedClaims()), false},
 		{"HS256 with the public key as secret", hmacWithPublicKey(t, op.idpInitiatedClaims()), false},
 		{"garbage", "not.a.jwt", false},
@@ -147,6 +179,16 @@ func FuzzIdpInitiatedLoginClaims(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(valid)
+	// Valid but for a not-before so far ahead that time.Unix wraps around.
+	for _, nbf := range []any{int64(math.MaxInt64), int64(math.MaxInt64 - 1e9), 1e19, 9.3e18} {
+		claims := op.idpInitiatedClaims()
+		claims["nbf"] = nbf
+		b, err := json.Marshal(claims)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		got, err := c.GetIdpInitiatedLoginClaims(context.Background(), signRaw(t, keyA(), payload))
 		if err != nil {
@@ -206,6 +248,13 @@ func checkAccepted(t *testing.T, op *testOP, payload []byte, got *scalekit.IdpIn
 		t.Errorf("accepted an audience without this client: %s", payload)
 	case str(claims.Org) == "" && str(claims.Conn) == "" && str(claims.Hint) == "":
 		t.Errorf("accepted a token that names nothing: %s", payload)
+	}
+	var members map[string]any
+	_ = json.Unmarshal(payload, &members)
+	for _, name := range []string{"sub", "sid", "nonce", "events"} {
+		if _, ok := members[name]; ok {
+			t.Errorf("accepted a token with %s, a claim of another kind of token: %s", name, payload)
+		}
 	}
 	want := scalekit.IdpInitiatedLoginClaims{OrganizationID: str(claims.Org), ConnectionID: str(claims.Conn),
 		LoginHint: str(claims.Hint), RelayState: str(claims.Relay)}

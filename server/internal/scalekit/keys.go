@@ -21,9 +21,11 @@ import (
 // looks the same from here. Back-channel logout tokens, webhooks and
 // idp_initiated_login tokens arrive on public endpoints, so without a floor
 // anyone could make us fetch the key set once per request. Within the
-// interval the last key set is used. The cost: a key that the environment
-// starts using within the interval of our last fetch is unknown to us for at
-// most that long.
+// interval the last key set is used, and after a failed fetch its error is
+// returned again: a provider outage must not turn a flood of unknown kids
+// into one fetch each either. The cost: a key that the environment starts
+// using within the interval of our last fetch is unknown to us for at most
+// that long.
 const jwksRefetchInterval = 5 * time.Second
 
 // keySet is the environment's signing keys, an oidc.KeySet for go-oidc's
@@ -38,6 +40,10 @@ type keySet struct {
 	http *http.Client
 	now  func() time.Time
 	sem  chan struct{} // held while deciding whether to fetch, and fetching
+
+	// failedAt and lastErr are the last fetch's failure; guarded by sem.
+	failedAt time.Time
+	lastErr  error
 
 	// failures counts failed fetches, so that a verification that failed for
 	// want of keys (the provider is down: retry) can be told from a bad token.
@@ -114,11 +120,19 @@ func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 	if keys != nil && !now.Before(fetchedAt) && now.Sub(fetchedAt) < jwksRefetchInterval {
 		return keys, nil
 	}
+	if k.lastErr != nil && !now.Before(k.failedAt) && now.Sub(k.failedAt) < jwksRefetchInterval {
+		k.failures.Add(1)
+		return nil, fmt.Errorf("fetching the key set failed %s ago: %w", now.Sub(k.failedAt).Round(time.Millisecond), k.lastErr)
+	}
 	keys, err := k.fetch(ctx)
 	if err != nil {
 		k.failures.Add(1)
+		if ctx.Err() == nil { // not a caller that gave up: the provider failed
+			k.failedAt, k.lastErr = now, err
+		}
 		return nil, fmt.Errorf("fetching the key set: %w", err)
 	}
+	k.failedAt, k.lastErr = time.Time{}, nil
 	k.mu.Lock()
 	k.keys, k.fetchedAt = keys, now
 	k.mu.Unlock()

@@ -114,3 +114,32 @@ func TestReadyEmptyKeySet(t *testing.T) {
 		t.Errorf("Ready(empty key set) = %v; want ErrUnavailable", err)
 	}
 }
+
+// While the key set cannot be fetched, a flood of tokens with a kid we do not
+// know must not make one fetch each: a failed fetch is not retried within the
+// refetch floor either, and the tokens are answered as the outage they meet.
+func TestFailedKeyFetchIsNotRetriedPerToken(t *testing.T) {
+	const n = 20
+	op := newTestOP(t, opOptions{})
+	c := newTestClient(t, op)
+	warmKeys(t, c, op)
+	op.set(func(op *testOP) { op.down = true })
+	before := op.keyHits()
+
+	for i := range n {
+		_, err := c.VerifyLogoutToken(context.Background(), op.signLogout(keyX(), op.logoutClaims()))
+		if !errors.Is(err, scalekit.ErrUnavailable) {
+			t.Fatalf("VerifyLogoutToken #%d (unknown kid, keys unavailable) = %v; want ErrUnavailable", i, err)
+		}
+	}
+	if got := op.keyHits() - before; got != 1 {
+		t.Errorf("key set fetches for %d tokens during an outage = %d; want 1", n, got)
+	}
+
+	// Past the floor, with the environment back, its new key is found.
+	op.clock.Advance(scalekit.JWKSRefetchInterval)
+	op.set(func(op *testOP) { op.down = false; op.published = []testKey{keyA(), keyB()} })
+	if _, err := c.VerifyLogoutToken(context.Background(), op.signLogout(keyB(), op.logoutClaims())); err != nil {
+		t.Errorf("VerifyLogoutToken(new key, after the floor) = %v; want nil", err)
+	}
+}

@@ -92,13 +92,17 @@ func (c *OIDCClient) VerifyLogoutToken(ctx context.Context, rawToken string) (*L
 		Events    map[string]json.RawMessage `json:"events"`
 		Nonce     json.RawMessage            `json:"nonce"` // any value, even null, is refused
 	}
+	var dates numericDates
 	if err := t.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("%w: logout token: claims: %w", ErrInvalidToken, err)
+	}
+	if err := t.Claims(&dates); err != nil {
 		return nil, fmt.Errorf("%w: logout token: claims: %w", ErrInvalidToken, err)
 	}
 	invalid := func(reason string) error {
 		return fmt.Errorf("%w: logout token: %s", ErrInvalidToken, reason)
 	}
-	now := c.now()
+	now := seconds(c.now())
 	switch event, ok := claims.Events[backchannelLogoutEvent]; {
 	case !isLogoutTokenType(rawToken):
 		return nil, invalid("the typ header is not logout+jwt")
@@ -112,43 +116,51 @@ func (c *OIDCClient) VerifyLogoutToken(ctx context.Context, rawToken string) (*L
 		return nil, invalid("has neither sub nor sid")
 	case claims.JTI == "":
 		return nil, invalid("no jti")
-	case t.IssuedAt.IsZero():
+	case dates.Iat == nil:
 		return nil, invalid("no iat")
-	case t.IssuedAt.After(now.Add(LogoutTokenSkew)):
+	case *dates.Iat > now+LogoutTokenSkew.Seconds():
 		return nil, invalid("iat is in the future")
-	case t.IssuedAt.Before(now.Add(-LogoutTokenMaxAge)):
+	case *dates.Iat < now-LogoutTokenMaxAge.Seconds():
 		return nil, invalid("iat is too old")
-	case t.Expiry.IsZero():
+	case dates.Exp == nil:
 		return nil, invalid("no exp")
-	case t.Expiry.Before(now.Add(-LogoutTokenSkew)):
+	case *dates.Exp < now-LogoutTokenSkew.Seconds():
 		return nil, invalid("expired")
+	case !dates.notBefore(c.now(), LogoutTokenSkew):
+		return nil, invalid("not valid yet (nbf)")
 	}
 	return &LogoutTokenClaims{
 		Subject:   t.Subject,
 		SessionID: claims.SessionID,
 		JTI:       claims.JTI,
-		IssuedAt:  t.IssuedAt,
-		ExpiresAt: t.Expiry,
+		IssuedAt:  unixTime(*dates.Iat),
+		ExpiresAt: unixTime(*dates.Exp),
 	}, nil
 }
 
 // isLogoutTokenType reports whether a verified token's protected header says
-// typ logout+jwt. The header is part of what the signature covers.
+// typ logout+jwt.
 func isLogoutTokenType(rawToken string) bool {
+	switch strings.ToLower(tokenType(rawToken)) {
+	case "logout+jwt", "application/logout+jwt":
+		return true
+	}
+	return false
+}
+
+// tokenType is the typ of a verified token's protected header, "" when it
+// has none. The header is part of what the signature covers.
+func tokenType(rawToken string) string {
 	encoded, _, _ := strings.Cut(rawToken, ".")
 	b, err := base64.RawURLEncoding.DecodeString(encoded)
 	if err != nil {
-		return false
+		return ""
 	}
 	var header struct {
 		Typ string `json:"typ"`
 	}
 	if json.Unmarshal(b, &header) != nil {
-		return false
+		return ""
 	}
-	switch strings.ToLower(header.Typ) {
-	case "logout+jwt", "application/logout+jwt":
-		return true
-	}
-	return false
+	return header.Typ
 }

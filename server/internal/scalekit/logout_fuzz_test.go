@@ -64,7 +64,7 @@ func notALogoutToken(typ string, payload []byte, issuer string, now time.Time) s
 		return "it is not a JSON object"
 	}
 	for k := range claims {
-		for _, name := range []string{"iss", "aud", "iat", "exp", "jti", "sub", "sid", "events", "nonce"} {
+		for _, name := range []string{"iss", "aud", "iat", "exp", "nbf", "jti", "sub", "sid", "events", "nonce"} {
 			if k != name && strings.EqualFold(k, name) {
 				return ""
 			}
@@ -100,6 +100,9 @@ func notALogoutToken(typ string, payload []byte, issuer string, now time.Time) s
 	}
 	if exp, ok := num("exp"); !ok || exp < float64(now.Add(-scalekit.LogoutTokenSkew).Unix()) {
 		return "exp is missing or past"
+	}
+	if nbf, ok := num("nbf"); ok && nbf > float64(now.Add(scalekit.LogoutTokenSkew).Unix()) {
+		return "nbf is ahead"
 	}
 	if jti, _ := str("jti"); jti == "" {
 		return "it has no jti"

@@ -3,6 +3,7 @@ package scalekit_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net/url"
 	"strings"
 	"testing"
@@ -143,6 +144,11 @@ func TestVerifyLogoutToken(t *testing.T) {
 		{"iat far in the future", op.signLogout(keyA(), edit(map[string]any{"iat": now.Add(time.Hour).Unix()})), false},
 		{"iat too old", op.signLogout(keyA(), edit(map[string]any{"iat": now.Add(-time.Hour).Unix(), "exp": nil})), false},
 		{"expired", op.signLogout(keyA(), edit(map[string]any{"exp": now.Add(-time.Hour).Unix()})), false},
+		{"nbf ahead", op.signLogout(keyA(), edit(map[string]any{"nbf": now.Add(time.Hour).Unix()})), false},
+		{"nbf MaxInt64", op.signLogout(keyA(), edit(map[string]any{"nbf": int64(math.MaxInt64)})), false},
+		{"nbf where time.Unix wraps", op.signLogout(keyA(), edit(map[string]any{"nbf": int64(math.MaxInt64 - 1e9)})), false},
+		{"iat MaxInt64", op.signLogout(keyA(), edit(map[string]any{"iat": int64(math.MaxInt64)})), false},
+		{"exp MinInt64", op.signLogout(keyA(), edit(map[string]any{"exp": int64(math.MinInt64)})), false},
 		{"garbage", "not a token", false},
 		{"with the event", op.signLogout(keyA(), edit(map[string]any{"events": event})), true},
 	}
@@ -177,6 +183,7 @@ func TestVerifyLogoutTokenWithKeysUnavailable(t *testing.T) {
 		t.Errorf("VerifyLogoutToken with the key set unavailable = %v; want ErrUnavailable", err)
 	}
 	op.set(func(op *testOP) { op.down = false })
+	op.clock.Advance(scalekit.JWKSRefetchInterval) // a failed fetch is not retried sooner
 	if _, err := c.VerifyLogoutToken(context.Background(), op.signLogout(keyX(), op.logoutClaims())); !errors.Is(err, scalekit.ErrInvalidToken) {
 		t.Errorf("VerifyLogoutToken(unpublished key) with the provider up = %v; want ErrInvalidToken", err)
 	}

@@ -31,6 +31,9 @@ func (c *OIDCClient) verifyIDToken(ctx context.Context, p *provider, raw, access
 	if err := idt.Claims(&claims); err != nil {
 		return nil, fmt.Errorf("%w: id token: claims: %w", ErrInvalidToken, err)
 	}
+	if err := checkNotBefore(idt, "id token", c.now()); err != nil {
+		return nil, err
+	}
 	// With several audiences, azp must name us (OpenID Connect Core §3.1.3.7).
 	if len(idt.Audience) > 1 && claims.AuthorizedParty != c.clientID {
 		return nil, fmt.Errorf("%w: id token: azp %q is not this client", ErrInvalidToken, claims.AuthorizedParty)
@@ -63,6 +66,9 @@ func (c *OIDCClient) validateAccessToken(ctx context.Context, p *provider, raw s
 	var claims AccessTokenClaims
 	if err := t.Claims(&claims); err != nil {
 		return nil, fmt.Errorf("%w: access token: claims: %w", ErrInvalidToken, err)
+	}
+	if err := checkNotBefore(t, "access token", c.now()); err != nil {
+		return nil, err
 	}
 	claims.ExpiresAt = t.Expiry
 	return &claims, nil

@@ -3,6 +3,7 @@ package scalekit_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -44,6 +45,10 @@ func TestValidateAccessToken(t *testing.T) {
 	}{
 		{"expired", op.sign(keyA(), with("exp", op.clock.Now().Add(-time.Second).Unix()))},
 		{"no exp", op.sign(keyA(), with("exp", nil))},
+		{"nbf ahead", op.sign(keyA(), with("nbf", op.clock.Now().Add(time.Hour).Unix()))},
+		{"nbf MaxInt64", op.sign(keyA(), with("nbf", int64(math.MaxInt64)))},
+		{"nbf where time.Unix wraps", op.sign(keyA(), with("nbf", int64(math.MaxInt64-1e9)))},
+		{"nbf beyond int64", op.sign(keyA(), with("nbf", 1e19))},
 		{"another issuer", op.sign(keyA(), with("iss", "https://evil.example"))},
 		{"unknown key", op.sign(keyX(), valid)},
 		{"alg none", unsignedJWT(t, keyA().kid, valid)},

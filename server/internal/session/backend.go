@@ -34,6 +34,14 @@ type backend interface {
 	// once records id for ttl and reports whether it was new.
 	once(ctx context.Context, id string, ttl time.Duration) (bool, error)
 	forget(ctx context.Context, id string) error
+	// claimOnce marks id as being worked on for ttl unless it is marked already,
+	// and says what it found; finishOnce marks it done for ttl. forget releases it.
+	claimOnce(ctx context.Context, id string, ttl time.Duration) (Claim, error)
+	finishOnce(ctx context.Context, id string, ttl time.Duration) error
+	// tombstone remembers, for ttl, that a signal ended the sessions of each
+	// of names; tombstoned reports whether any of names is remembered.
+	tombstone(ctx context.Context, ttl time.Duration, names ...string) error
+	tombstoned(ctx context.Context, names ...string) (bool, error)
 	// allow takes one request from the rate-limit bucket key (see Manager.Allow).
 	allow(ctx context.Context, key string, l Limit) (ok bool, retryAfter time.Duration, err error)
 }

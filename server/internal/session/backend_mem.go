@@ -21,8 +21,15 @@ type memBackend struct {
 	orgs    map[string]map[string]indexEntry // org -> publicID -> entry
 	locks   map[string]memLock
 	seen    map[string]time.Time // once ids -> expiry
+	claims  map[string]memClaim  // claimed ids
+	ended   map[string]time.Time // tombstones -> expiry
 	buckets map[string]time.Time // rate-limit key -> theoretical arrival time
 	jobs    map[string]*memJob   // queued revocations by Scalekit session id
+}
+
+type memClaim struct {
+	done  bool
+	until time.Time
 }
 
 type memLock struct {
@@ -38,6 +45,8 @@ func newMemBackend(store *memstore.MemStore, now func() time.Time) *memBackend {
 		orgs:    map[string]map[string]indexEntry{},
 		locks:   map[string]memLock{},
 		seen:    map[string]time.Time{},
+		claims:  map[string]memClaim{},
+		ended:   map[string]time.Time{},
 		buckets: map[string]time.Time{},
 		jobs:    map[string]*memJob{},
 	}
@@ -96,6 +105,13 @@ func (b *memBackend) index(_ context.Context, e indexEntry, _ time.Time) error {
 		add(b.sids, e.SID)
 	}
 	if e.Org != "" {
+		// As in Redis: an organization's entries of sessions gone on their
+		// own go as new ones come.
+		for pid, old := range b.orgs[e.Org] {
+			if _, found, err := b.store.Find(old.Key); err == nil && !found {
+				delete(b.orgs[e.Org], pid)
+			}
+		}
 		add(b.orgs, e.Org)
 	}
 	return nil
@@ -181,5 +197,59 @@ func (b *memBackend) forget(_ context.Context, id string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.seen, id)
+	delete(b.claims, id)
 	return nil
+}
+
+func (b *memBackend) claimOnce(_ context.Context, id string, ttl time.Duration) (Claim, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	for k, c := range b.claims { // small in development; prune as we go
+		if now.After(c.until) {
+			delete(b.claims, k)
+		}
+	}
+	if c, ok := b.claims[id]; ok {
+		if c.done {
+			return ClaimDone, nil
+		}
+		return ClaimBusy, nil
+	}
+	b.claims[id] = memClaim{until: now.Add(ttl)}
+	return ClaimNew, nil
+}
+
+func (b *memBackend) finishOnce(_ context.Context, id string, ttl time.Duration) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.claims[id] = memClaim{done: true, until: b.now().Add(ttl)}
+	return nil
+}
+
+func (b *memBackend) tombstone(_ context.Context, ttl time.Duration, names ...string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	for k, until := range b.ended { // few and short-lived; prune as we go
+		if now.After(until) {
+			delete(b.ended, k)
+		}
+	}
+	for _, n := range names {
+		b.ended[n] = now.Add(ttl)
+	}
+	return nil
+}
+
+func (b *memBackend) tombstoned(_ context.Context, names ...string) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	for _, n := range names {
+		if until, ok := b.ended[n]; ok && now.Before(until) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

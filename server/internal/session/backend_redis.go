@@ -15,8 +15,10 @@ import (
 //	prefix+"user:"+sub  hash publicID -> "key|sid|org"
 //	prefix+"sid:"+sid   hash publicID -> "key|sub|org"
 //	prefix+"org:"+org   hash publicID -> "key|sub|sid"
+//	prefix+"orgend:"+org sorted set publicID by the end of its session's lifetime (ms)
 //	prefix+"lock:"+name string fence, with a TTL
-//	prefix+"once:"+id   marker, with a TTL
+//	prefix+"ended:"+name marker, with a TTL: a signal ended these sessions (see tombstone)
+//	prefix+"once:"+id   marker, with a TTL: "1" (Once), "processing" or "done" (Claim)
 //
 // (Entries written before the organization index have no "|org"; they read
 // as sessions without an organization.)
@@ -26,6 +28,7 @@ type redisBackend struct {
 	// cache, when set, loses every session key written or deleted here
 	// before the write returns.
 	cache *recordCache
+	now   func() time.Time
 }
 
 func (b *redisBackend) sessionKey(key string) string { return b.prefix + "session:" + key }
@@ -135,12 +138,30 @@ func (b *redisBackend) index(ctx context.Context, e indexEntry, until time.Time)
 		_ = conn.Send("PEXPIREAT", b.prefix+"sid:"+e.SID, until.UnixMilli())
 	}
 	if e.Org != "" {
-		_ = conn.Send("HSET", b.prefix+"org:"+e.Org, e.PublicID, e.Key+"|"+e.Sub+"|"+e.SID)
-		_ = conn.Send("PEXPIREAT", b.prefix+"org:"+e.Org, until.UnixMilli())
+		// An organization's sessions keep coming, so its index key may never
+		// expire: its entries of sessions past their lifetime go as new ones
+		// come, and the index holds at most the sessions of one lifetime.
+		hash, ends := b.prefix+"org:"+e.Org, b.prefix+"orgend:"+e.Org
+		_ = conn.Send("HSET", hash, e.PublicID, e.Key+"|"+e.Sub+"|"+e.SID)
+		_ = conn.Send("ZADD", ends, until.UnixMilli(), e.PublicID)
+		_ = conn.Send("PEXPIREAT", hash, until.UnixMilli())
+		_ = conn.Send("PEXPIREAT", ends, until.UnixMilli())
+		_ = pruneOrgScript.Send(conn, hash, ends, b.now().UnixMilli())
 	}
 	_, err = redis.DoContext(conn, ctx, "EXEC")
 	return storeErr(err)
 }
+
+// pruneOrgScript drops from the organization index KEYS[1] the entries whose
+// sessions' lifetimes, in the sorted set KEYS[2], ended by ARGV[1] (ms), a
+// bounded number at a time.
+var pruneOrgScript = redis.NewScript(2, `
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 500)
+if #gone > 0 then
+  redis.call('HDEL', KEYS[1], unpack(gone))
+  redis.call('ZREM', KEYS[2], unpack(gone))
+end
+return #gone`)
 
 func (b *redisBackend) byUser(ctx context.Context, sub string) ([]indexEntry, error) {
 	return b.entries(ctx, "user:"+sub, func(e *indexEntry, v []string) {
@@ -186,6 +207,7 @@ func (b *redisBackend) sendUnindex(conn redis.Conn, e indexEntry) {
 	}
 	if e.Org != "" {
 		_ = conn.Send("HDEL", b.prefix+"org:"+e.Org, e.PublicID)
+		_ = conn.Send("ZREM", b.prefix+"orgend:"+e.Org, e.PublicID)
 	}
 }
 
@@ -242,4 +264,59 @@ func (b *redisBackend) once(ctx context.Context, id string, ttl time.Duration) (
 func (b *redisBackend) forget(ctx context.Context, id string) error {
 	_, err := b.do(ctx, "DEL", b.prefix+"once:"+id)
 	return err
+}
+
+// claimOnceScript sets KEYS[1] to "processing" for ARGV[1] ms unless it is set,
+// and returns what it was: false when it was not set.
+var claimOnceScript = redis.NewScript(1, `
+if redis.call('SET', KEYS[1], 'processing', 'NX', 'PX', ARGV[1]) then return false end
+return redis.call('GET', KEYS[1])`)
+
+func (b *redisBackend) claimOnce(ctx context.Context, id string, ttl time.Duration) (Claim, error) {
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return ClaimBusy, storeErr(err)
+	}
+	defer conn.Close()
+	was, err := redis.String(claimOnceScript.DoContext(ctx, conn, b.prefix+"once:"+id, max(ttl.Milliseconds(), 1)))
+	switch {
+	case errors.Is(err, redis.ErrNil):
+		return ClaimNew, nil
+	case err != nil:
+		return ClaimBusy, storeErr(err)
+	case was == "processing":
+		return ClaimBusy, nil
+	}
+	return ClaimDone, nil
+}
+
+func (b *redisBackend) finishOnce(ctx context.Context, id string, ttl time.Duration) error {
+	_, err := b.do(ctx, "SET", b.prefix+"once:"+id, "done", "PX", max(ttl.Milliseconds(), 1))
+	return err
+}
+
+func (b *redisBackend) tombstone(ctx context.Context, ttl time.Duration, names ...string) error {
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return storeErr(err)
+	}
+	defer conn.Close()
+	_ = conn.Send("MULTI")
+	for _, n := range names {
+		_ = conn.Send("SET", b.prefix+"ended:"+n, "1", "PX", max(ttl.Milliseconds(), 1))
+	}
+	_, err = redis.DoContext(conn, ctx, "EXEC")
+	return storeErr(err)
+}
+
+func (b *redisBackend) tombstoned(ctx context.Context, names ...string) (bool, error) {
+	if len(names) == 0 {
+		return false, nil
+	}
+	keys := make([]any, len(names))
+	for i, n := range names {
+		keys[i] = b.prefix + "ended:" + n
+	}
+	n, err := redis.Int(b.do(ctx, "EXISTS", keys...))
+	return n > 0, err
 }

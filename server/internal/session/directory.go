@@ -18,10 +18,24 @@ type Directory interface {
 }
 
 // defaultDirectoryTimeout bounds one directory lookup. A refresh looks the
-// user up while it holds the session's refresh lock, after the refresh call
-// (bounded by two thirds of RefreshOptions.LockTTL): together they stay
-// within the lock's lifetime.
+// user up before it takes the session's refresh lock, never while it holds
+// it: a slow directory must not hold back the session's other requests, here
+// or on other instances, for longer than the lookup itself.
 const defaultDirectoryTimeout = 2 * time.Second
+
+// directoryCacheTTL is how long a token refresh reuses a user's
+// organizations read by an earlier lookup: a user's sessions (tabs, devices)
+// that refresh together need one call. A sign-in, and a refresh that a
+// provider's signal asked for, always read them anew.
+const directoryCacheTTL = 30 * time.Second
+
+// directoryCacheMax bounds the cache; past it, it starts over.
+const directoryCacheMax = 10_000
+
+type directoryEntry struct {
+	orgs []Organization
+	at   time.Time
+}
 
 // SetDirectory makes every sign-in and every token refresh read the user's
 // organizations from d, each lookup bounded by timeout (default 2s), and keep
@@ -34,10 +48,20 @@ func (m *Manager) SetDirectory(d Directory, timeout time.Duration) {
 }
 
 // organizations returns the user's active memberships, or ok false when the
-// directory is not set or did not answer.
-func (m *Manager) organizations(ctx context.Context, userID string) (orgs []Organization, ok bool) {
+// directory is not set or did not answer. Unless fresh, an answer of the last
+// directoryCacheTTL is reused.
+func (m *Manager) organizations(ctx context.Context, userID string, fresh bool) (orgs []Organization, ok bool) {
 	if m.directory == nil {
 		return nil, false
+	}
+	now := m.opts.Now()
+	if !fresh {
+		m.dirMu.Lock()
+		e, hit := m.dirCache[userID]
+		m.dirMu.Unlock()
+		if hit && now.Sub(e.at) < directoryCacheTTL {
+			return e.orgs, true
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.directoryTimeout)
 	defer cancel()
@@ -52,6 +76,12 @@ func (m *Manager) organizations(ctx context.Context, userID string) (orgs []Orga
 			orgs = append(orgs, Organization{ID: ms.OrganizationID, Name: cmp.Or(ms.DisplayName, ms.Name, ms.OrganizationID)})
 		}
 	}
+	m.dirMu.Lock()
+	if m.dirCache == nil || len(m.dirCache) >= directoryCacheMax {
+		m.dirCache = map[string]directoryEntry{}
+	}
+	m.dirCache[userID] = directoryEntry{orgs: orgs, at: now}
+	m.dirMu.Unlock()
 	return orgs, true
 }
 

@@ -117,6 +117,7 @@ func TestRefreshRereadsOrganizations(t *testing.T) {
 			{OrganizationID: "org_3", DisplayName: "Three", Status: "ACTIVE"},
 		}
 	})
+	clk.Advance(directoryCacheTTL) // past what the sign-in read
 	rec, err := m.Fresh(load(t, m, token))
 	if err != nil {
 		t.Fatalf("Fresh() = %v", err)
@@ -157,5 +158,93 @@ func TestAccessClaimsCarryExternalIDs(t *testing.T) {
 	rec.applyAccessClaims(nil)
 	if rec.OrganizationID != "org_9" || rec.OrganizationExternalID != "" {
 		t.Errorf("after a token without oid or xoid: organization %q, external id %q; want org_9 and none", rec.OrganizationID, rec.OrganizationExternalID)
+	}
+}
+
+// probeDirectory runs during inside each lookup.
+type probeDirectory struct {
+	*fakeDirectory
+	during func()
+}
+
+func (d probeDirectory) GetUser(ctx context.Context, userID string) (*scalekit.DirectoryUser, error) {
+	d.during()
+	return d.fakeDirectory.GetUser(ctx, userID)
+}
+
+// A slow directory must not hold the session's refresh lock: every request
+// of the session, on every instance, waits on that lock.
+func TestRefreshLooksUpOrganizationsOutsideTheLock(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	p := &rotatingProvider{current: "rt-1", clk: clk}
+	m := refreshingManager(t, db, clk, p)
+	token := signIn(t, m, expiredRecord(clk))
+	lookups := 0
+	m.SetDirectory(probeDirectory{&fakeDirectory{memberships: twoOrganizations}, func() {
+		lookups++
+		if locks := db.Keys(t, "lock:*"); len(locks) != 0 {
+			t.Errorf("the directory was called with %v held", locks)
+		}
+	}}, time.Second)
+	if rec, err := m.Fresh(load(t, m, token)); err != nil || rec.OrganizationName != "One Inc" || p.Calls() != 1 {
+		t.Fatalf("Fresh() = %+v, %v after %d refreshes; want one refresh naming One Inc", rec, err, p.Calls())
+	}
+	if lookups != 1 {
+		t.Errorf("lookups = %d; want 1", lookups)
+	}
+}
+
+// A user's sessions that refresh together read the directory once; a sign-in
+// and a refresh that a signal asked for read it anew.
+func TestDirectoryCachePerUser(t *testing.T) {
+	db := redistest.New(t)
+	clk := newClock()
+	p := &rotatingProvider{current: "rt-1", clk: clk}
+	m := refreshingManager(t, db, clk, p)
+	dir := &fakeDirectory{memberships: twoOrganizations}
+	m.SetDirectory(dir, time.Second)
+	calls := func() int {
+		dir.mu.Lock()
+		defer dir.mu.Unlock()
+		return dir.calls
+	}
+	laptop := signIn(t, m, expiredRecord(clk))
+	if calls() != 1 {
+		t.Fatalf("lookups after a sign-in = %d; want 1", calls())
+	}
+	phoneRec := expiredRecord(clk)
+	phoneRec.User.SessionID, phoneRec.RefreshToken = "ses_phone", "rt-phone"
+	phone := signIn(t, m, phoneRec)
+	if calls() != 2 {
+		t.Fatalf("lookups after a second sign-in = %d; want 2: a sign-in reads the directory anew", calls())
+	}
+	clk.Advance(directoryCacheTTL)
+	if _, err := m.Fresh(load(t, m, laptop)); err != nil {
+		t.Fatal(err)
+	}
+	if calls() != 3 {
+		t.Errorf("lookups after a refresh = %d; want 3", calls())
+	}
+	p.mu.Lock()
+	p.current = "rt-phone" // the provider's chain moves on to the phone's token
+	p.mu.Unlock()
+	if _, err := m.Fresh(load(t, m, phone)); err != nil {
+		t.Fatal(err)
+	}
+	if calls() != 3 || p.Calls() != 2 {
+		t.Errorf("the same user's next refresh: %d lookups, %d refreshes; want 3 lookups (the cache's), 2 refreshes", calls(), p.Calls())
+	}
+
+	dir.set(func(d *fakeDirectory) { d.memberships = twoOrganizations[1:] })
+	if _, err := m.MarkTokensStale(context.Background(), "usr_r", "org_1"); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := m.Fresh(load(t, m, phone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls() != 4 || rec.OrganizationName != "org_1" {
+		t.Errorf("a refresh a signal asked for: %d lookups, organization %q; want 4 and the directory's current answer", calls(), rec.OrganizationName)
 	}
 }

@@ -110,8 +110,12 @@ func (m *Manager) TakePendingLogin(ctx context.Context, state string) (PendingLo
 // Management Cheat Sheet), indexes it by user and Scalekit session, and
 // writes the cookie. Pending logins of other tabs are kept. The user's
 // organizations come from the directory first (see SetDirectory).
+//
+// A session that the identity provider's signals (webhooks, back-channel
+// logout) ended while it was being signed in is not kept: SignIn returns
+// ErrEndedBySignal.
 func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, signedIn Record) error {
-	orgs, ok := m.organizations(ctx, signedIn.User.ID)
+	orgs, ok := m.organizations(ctx, signedIn.User.ID, true)
 	applyOrganizations(&signedIn, orgs, ok)
 	old := m.record(ctx)
 	if old.SignedIn() {
@@ -139,6 +143,18 @@ func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, signedIn Re
 	}
 	if err := m.commit(ctx, w); err != nil {
 		_ = m.be.unindex(ctx, entry)
+		return err
+	}
+	// After the commit: a signal that read the indexes before this session
+	// was stored left its tombstone first (see EndOrganization).
+	ended, err := m.endedBySignal(ctx, &rec)
+	if err == nil && ended {
+		err = ErrEndedBySignal
+	}
+	if err != nil {
+		if rmErr := m.be.remove(ctx, entry); rmErr != nil {
+			m.log.WarnContext(ctx, "could not end a session signed in while a signal ended it", "err", rmErr)
+		}
 		return err
 	}
 	m.opts.Metrics.SessionStarted()

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -108,6 +109,8 @@ type Manager struct {
 	revokeWake       chan struct{}
 	directory        Directory // see SetDirectory
 	directoryTimeout time.Duration
+	dirMu            sync.Mutex
+	dirCache         map[string]directoryEntry // by user id
 
 	cache   *recordCache // nil without one
 	tracker *tracker
@@ -120,7 +123,7 @@ func NewRedis(pool *redis.Pool, opts Options) *Manager {
 	m := newManager(opts)
 	store := redisstore.NewWithPrefix(pool, opts.KeyPrefix+"session:")
 	m.scs.Store = store
-	be := &redisBackend{pool: pool, prefix: opts.KeyPrefix}
+	be := &redisBackend{pool: pool, prefix: opts.KeyPrefix, now: opts.Now}
 	m.be, m.queue = be, be
 	if !opts.Cache.Off {
 		m.cache = newRecordCache(opts.Cache)

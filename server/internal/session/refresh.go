@@ -101,6 +101,7 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 	opts := m.refreshes.opts
 	lockName := "refresh:" + key
 	deadline := m.opts.Now().Add(opts.Wait)
+	var dir *directoryAnswer
 	for {
 		rec, err := m.stored(ctx, key)
 		if err != nil {
@@ -110,12 +111,19 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 			m.opts.Metrics.Refresh(metrics.RefreshJoined)
 			return rec, nil // another instance refreshed it
 		}
+		if dir == nil {
+			// Memberships change at the provider as roles do: read them
+			// again, before the lock (see defaultDirectoryTimeout). A refresh
+			// that a signal asked for wants today's, not the cache's.
+			orgs, ok := m.organizations(ctx, rec.User.ID, !rec.TokensStaleSince.IsZero())
+			dir = &directoryAnswer{orgs, ok}
+		}
 		fence, ok, err := m.be.lock(ctx, lockName, opts.LockTTL)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			rec, err := m.refreshLocked(ctx, key)
+			rec, err := m.refreshLocked(ctx, key, *dir)
 			if uerr := m.be.unlock(ctx, lockName, fence); uerr != nil {
 				m.log.WarnContext(ctx, "could not release refresh lock; it expires by itself", "err", uerr)
 			}
@@ -135,7 +143,7 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 // refreshLocked runs with the lock held: it re-reads the session (the fencing
 // check: the last holder may have finished), spends the refresh token, and
 // acts on what the provider answered.
-func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error) {
+func (m *Manager) refreshLocked(ctx context.Context, key string, dir directoryAnswer) (*Record, error) {
 	rec, err := m.stored(ctx, key)
 	if err != nil {
 		return nil, err
@@ -173,12 +181,10 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 		}
 		return nil, fmt.Errorf("%w: refreshed tokens failed verification: %w", ErrProviderUnavailable, err)
 	}
-	// Memberships change at the provider as roles do: read them again.
-	orgs, orgsOK := m.organizations(ctx, rec.User.ID)
 	staleMark := rec.TokensStaleSince
 	saved, superseded, err := m.saveRefresh(ctx, key, rec, func(next *Record) {
 		next.applyTokens(resp)
-		applyOrganizations(next, orgs, orgsOK)
+		applyOrganizations(next, dir.orgs, dir.ok)
 		if next.TokensStaleSince.Equal(staleMark) {
 			// Unless the provider reported another change during the call,
 			// these tokens show what it reported.
@@ -189,6 +195,12 @@ func (m *Manager) refreshLocked(ctx context.Context, key string) (*Record, error
 		m.log.InfoContext(ctx, "access token refreshed", "sub", rec.User.ID, "session", rec.PublicID)
 	}
 	return saved, err
+}
+
+// directoryAnswer is what the directory said of a user (see organizations).
+type directoryAnswer struct {
+	orgs []Organization
+	ok   bool
 }
 
 // refreshOutcome is what an answer to a refresh means for the session.

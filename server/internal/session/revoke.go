@@ -95,6 +95,10 @@ func (m *Manager) queueRemoteRevocations(ctx context.Context, ended []indexEntry
 	if len(sids) == 0 {
 		return
 	}
+	// Detached: the sessions here are ended already, and a client that hangs
+	// up now must not leave them alive at Scalekit.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	if err := m.queue.enqueue(ctx, m.opts.Now(), sids...); err != nil {
 		m.log.ErrorContext(ctx, "could not queue the revocation at the identity provider; those sessions end there only when they expire",
 			"sids", sids, "err", err)
@@ -114,9 +118,19 @@ func (m *Manager) RunRevocations(ctx context.Context) {
 	if m.revoker == nil {
 		return
 	}
+	failing := false // an outage is warned of once, not at every poll
 	for {
-		if _, err := m.sendDueRevocations(ctx); err != nil && ctx.Err() == nil {
-			m.log.WarnContext(ctx, "could not read the revocation queue", "err", err)
+		_, err := m.sendDueRevocations(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil && !failing:
+			m.log.WarnContext(ctx, "could not read the revocation queue; retrying at every poll", "err", err)
+			failing = true
+		case err != nil:
+			m.log.DebugContext(ctx, "revocation queue still unreadable", "err", err)
+		case failing:
+			m.log.InfoContext(ctx, "revocation queue readable again")
+			failing = false
 		}
 		select {
 		case <-ctx.Done():

@@ -384,3 +384,60 @@ func TestRunRevocationsSendsAtOnceAndStops(t *testing.T) {
 		t.Fatal("RunRevocations did not return after its context ended")
 	}
 }
+
+// The device is signed out here by the time its revocation is queued; a
+// client that hangs up then must not keep it from being revoked at Scalekit.
+func TestRevocationIsQueuedWhenTheClientHangsUp(t *testing.T) {
+	db := redistest.New(t)
+	fake := newFakeRevoker(nil)
+	m := revokingManager(t, db, newClock(), fake, &lockedBuffer{})
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	m.queueRemoteRevocations(gone, []indexEntry{{SID: "ses_phone"}}, "")
+	if n := sendDue(t, m); n != 1 || !slices.Equal(fake.Calls(), []string{"ses_phone"}) {
+		t.Errorf("revocations sent = %d %v; want ses_phone's, queued despite the cancelled request", n, fake.Calls())
+	}
+}
+
+// During a Redis outage the worker polls on; the log says so once, when the
+// outage starts, and once more when it is over, not at every poll.
+func TestRevocationWorkerWarnsOncePerOutage(t *testing.T) {
+	srv := redistest.Start(t)
+	pool, err := NewPool(srv.URL, PoolOptions{DialTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	logs := &lockedBuffer{}
+	m := NewRedis(pool, Options{Cache: CacheOptions{Off: true},
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	m.SetRevoker(newFakeRevoker(nil), RevokeOptions{Poll: 5 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		m.RunRevocations(ctx)
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+
+	count := func(msg string) int { return strings.Count(logs.String(), msg) }
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited 10s for %s; logs:\n%s", what, logs)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	srv.Stop()
+	waitFor("several failed polls", func() bool { return count("revocation queue still unreadable") >= 3 })
+	if n := count("level=WARN"); n != 1 {
+		t.Errorf("warnings during one outage = %d; want 1:\n%s", n, logs)
+	}
+	srv.Restart()
+	waitFor("the recovery to be logged", func() bool { return count("revocation queue readable again") == 1 })
+	srv.Stop()
+	waitFor("the next outage's warning", func() bool { return count("level=WARN") == 2 })
+}

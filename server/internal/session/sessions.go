@@ -167,6 +167,9 @@ func (m *Manager) EndProviderSession(ctx context.Context, sid string) (int, erro
 // sub (any user when sub is empty): a logout token that names both must not
 // end another user's session that happens to carry the sid.
 func (m *Manager) EndProviderSessionOf(ctx context.Context, sid, sub string) (int, error) {
+	if err := m.be.tombstone(ctx, signalTombstoneTTL, providerSessionTombstone(sid)); err != nil {
+		return 0, err
+	}
 	entries, err := m.be.bySID(ctx, sid)
 	if err != nil {
 		return 0, err
@@ -187,8 +190,8 @@ func (m *Manager) EndUser(ctx context.Context, sub string) (int, error) {
 	return len(ended), err
 }
 
-// Forget drops an id recorded by Once, when the work it guarded failed and a
-// retry must be let through. Best effort: a failure leaves the id to expire.
+// Forget drops an id recorded by Once or claimed by Claim, when the work it
+// guarded failed and a retry must be let through. Best effort: a failure leaves the id to expire.
 func (m *Manager) Forget(ctx context.Context, id string) {
 	if err := m.be.forget(ctx, id); err != nil {
 		m.log.WarnContext(ctx, "could not forget a one-time id", "err", err)
@@ -196,7 +199,34 @@ func (m *Manager) Forget(ctx context.Context, id string) {
 }
 
 // Once records id for ttl and reports whether it is the first time it was
-// seen: replay protection for logout tokens and webhooks, shared by instances.
+// seen: replay protection for logout tokens, shared by instances.
 func (m *Manager) Once(ctx context.Context, id string, ttl time.Duration) (bool, error) {
 	return m.be.once(ctx, id, ttl)
+}
+
+// Claim is what Claim found of an id.
+type Claim int
+
+const (
+	// ClaimNew: the id is now claimed by the caller, who must Finish or Forget it.
+	ClaimNew Claim = iota
+	// ClaimBusy: another caller (on any instance) is working on the id.
+	ClaimBusy
+	// ClaimDone: the work the id names was done.
+	ClaimDone
+)
+
+// Claim claims id for work that may fail (a webhook delivery), for at most
+// ttl: long enough for the work, short so that a claim whose holder died or
+// could not release it soon lets a retry through. Finish records the work
+// as done; Forget releases the claim when it failed. Marking an id when it
+// is first seen, as Once does, would turn a failure into a lost event: the
+// retry would be taken for a repeat.
+func (m *Manager) Claim(ctx context.Context, id string, ttl time.Duration) (Claim, error) {
+	return m.be.claimOnce(ctx, id, ttl)
+}
+
+// Finish records that the work of a claimed id was done, for ttl.
+func (m *Manager) Finish(ctx context.Context, id string, ttl time.Duration) error {
+	return m.be.finishOnce(ctx, id, ttl)
 }

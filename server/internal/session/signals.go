@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -10,9 +11,47 @@ import (
 // webhooks) changes sessions that no request of theirs has loaded: these
 // methods work on the stored sessions, through the indexes.
 
+// signalTombstoneTTL is how long a signal that ended sessions also refuses
+// new ones of the same kind. A sign-in whose code was exchanged before the
+// signal arrived but whose session is stored after it would not be in the
+// indexes the signal read, and would survive it; the time from the exchange
+// to the stored session is seconds, bounded by the provider's and Redis's
+// timeouts. A legitimate sign-in in that window is refused too (the
+// membership was removed, the organization or the Scalekit session ended), so
+// it is short.
+const signalTombstoneTTL = 2 * time.Minute
+
+// Tombstone names: what a signal ended. SignIn refuses a session that one of
+// them names (see endedBySignal).
+func orgTombstone(oid string) string             { return "org:" + oid }
+func memberTombstone(sub, oid string) string     { return "member:" + oid + ":" + sub }
+func providerSessionTombstone(sid string) string { return "sid:" + sid }
+
+// ErrEndedBySignal is SignIn's error when the identity provider reported,
+// while the sign-in was under way, that the session's Scalekit session,
+// membership or organization ended.
+var ErrEndedBySignal = errors.New("the identity provider ended this session while it was signed in")
+
+// endedBySignal reports whether a signal recently ended sessions like rec.
+func (m *Manager) endedBySignal(ctx context.Context, rec *Record) (bool, error) {
+	var names []string
+	if oid := rec.OrganizationID; oid != "" {
+		names = append(names, orgTombstone(oid), memberTombstone(rec.User.ID, oid))
+	}
+	if sid := rec.User.SessionID; sid != "" {
+		names = append(names, providerSessionTombstone(sid))
+	}
+	return m.be.tombstoned(ctx, names...)
+}
+
 // EndOrganization ends every session signed in to organization oid and
 // returns how many.
 func (m *Manager) EndOrganization(ctx context.Context, oid string) (int, error) {
+	// The tombstone first: a sign-in that stores its session after this
+	// finds it, and one that stored it before is in the index read next.
+	if err := m.be.tombstone(ctx, signalTombstoneTTL, orgTombstone(oid)); err != nil {
+		return 0, err
+	}
 	entries, err := m.be.byOrg(ctx, oid)
 	if err != nil || len(entries) == 0 {
 		return 0, err
@@ -26,6 +65,9 @@ func (m *Manager) EndOrganization(ctx context.Context, oid string) (int, error) 
 // EndMembership ends the sessions a user signed in to organization oid with
 // and returns how many; the user's sessions in other organizations go on.
 func (m *Manager) EndMembership(ctx context.Context, sub, oid string) (int, error) {
+	if err := m.be.tombstone(ctx, signalTombstoneTTL, memberTombstone(sub, oid)); err != nil {
+		return 0, err
+	}
 	live, err := m.liveInOrganization(ctx, sub, oid)
 	if err != nil {
 		return 0, err

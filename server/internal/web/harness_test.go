@@ -57,6 +57,9 @@ type testEnv struct {
 	revokeCalls  atomic.Int32
 	// apiIsDown makes the provider's REST API (/api/v1/…) answer 503.
 	apiIsDown atomic.Bool
+	// afterToken, when set, runs once with the token endpoint's next answer
+	// before the app receives it: between a code's exchange and its session.
+	afterToken atomic.Pointer[func(body []byte)]
 	// dial, when set, is how every client of the test reaches the network:
 	// it can serve the provider under a host name of its own.
 	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -301,6 +304,11 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 		rec := httptest.NewRecorder()
 		idpHandler.ServeHTTP(rec, r)
 		e.recordSecrets(rec)
+		if strings.HasSuffix(r.URL.Path, "/oauth/token") {
+			if hook := e.afterToken.Swap(nil); hook != nil {
+				(*hook)(rec.Body.Bytes())
+			}
+		}
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
 		}

@@ -69,10 +69,16 @@ type webhookAck struct {
 // the same id and a fresh signature.
 const webhookReplayWindow = 24 * time.Hour
 
+// webhookClaimTTL bounds how long a delivery being handled holds its id: a
+// handler that died, or failed and could not release the id (Redis down),
+// holds back Scalekit's retries no longer than this.
+const webhookClaimTTL = time.Minute
+
 // handleWebhook verifies a Scalekit webhook (Standard Webhooks signatures:
 // HMAC-SHA256 over id.timestamp.body, 5-minute tolerance) and applies it to
 // the sessions here. An id already handled is acknowledged and not acted on
-// again; one whose handling failed is let through on retry.
+// again; one being handled (a concurrent duplicate) is answered 429 so that
+// Scalekit retries it; one whose handling failed is let through on retry.
 func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Manager, m *metrics.Metrics) echo.HandlerFunc {
 	var verifier *standardwebhooks.Webhook
 	if cfg.ScalekitWebhookSecret != "" {
@@ -99,20 +105,33 @@ func handleWebhook(logger *slog.Logger, cfg config.Config, sessions *session.Man
 		}
 		ctx := c.Request().Context()
 		id := "webhook:" + c.Request().Header.Get("webhook-id")
-		first, err := sessions.Once(ctx, id, webhookReplayWindow)
+		claim, err := sessions.Claim(ctx, id, webhookClaimTTL)
 		if err != nil {
 			return err
 		}
-		if !first {
+		switch claim {
+		case session.ClaimDone:
 			// Deliveries are at-least-once: a repeat is acknowledged, not acted on
 			// again, so the sender stops retrying.
 			m.WebhookEvent(eventLabel(ev.Type), true)
 			logger.InfoContext(ctx, "webhook already handled", "type", truncate(ev.Type, 64))
 			return c.JSON(http.StatusOK, webhookAck{Received: true})
+		case session.ClaimBusy:
+			// Not yet done, and it may yet fail: only a non-2xx makes the
+			// sender come back.
+			c.Response().Header().Set("Retry-After", "5")
+			return &apiError{code: codeRateLimited, message: "This webhook is being handled. Please retry later."}
 		}
+		// The client hanging up must not leave the id claimed or unfinished.
+		detached := context.WithoutCancel(ctx)
 		if err := applyEvent(ctx, logger, sessions, m, ev); err != nil {
-			sessions.Forget(ctx, id) // not done: the retry must be handled
+			sessions.Forget(detached, id) // not done: the retry must be handled
 			return err
+		}
+		if err := sessions.Finish(detached, id, webhookReplayWindow); err != nil {
+			// Done, but not remembered: a retry after the claim expires acts
+			// again, which changes nothing more.
+			logger.WarnContext(ctx, "webhook handled but not recorded as such", "type", truncate(ev.Type, 64), "err", err)
 		}
 		m.WebhookEvent(eventLabel(ev.Type), false)
 		return c.JSON(http.StatusOK, webhookAck{Received: true})

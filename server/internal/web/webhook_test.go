@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -327,4 +329,118 @@ func eventually(t *testing.T, what string, ok func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// A delivery that another handler holds (another instance, or one that failed
+// and could not release it) is not acknowledged: that handler may yet fail,
+// and only a non-2xx answer brings Scalekit's retry. Once the id is released
+// the retry acts; once it is handled it is a repeat.
+func TestWebhookHeldByAnotherHandler(t *testing.T) {
+	e := newTestServer(t)
+	c := e.browser()
+	e.signInTo(c, "usr_alice", "org_acme")
+	body := fixture(t, "user.logout.json", "ses_102701193356116233", providerSessionOf(t, e, c))
+	conn := e.db.Pool.Get()
+	defer conn.Close()
+	key := e.db.Prefix + "once:webhook:msg_held"
+	if _, err := conn.Do("SET", key, "processing", "PX", 60_000); err != nil {
+		t.Fatal(err)
+	}
+
+	r := e.webhook(body, withWebhookID("msg_held"))
+	if r.StatusCode/100 == 2 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("a delivery held by another handler = %d (Retry-After %q) %s; want a non-2xx with Retry-After", r.StatusCode, r.Header.Get("Retry-After"), r.body)
+	}
+	if !e.signedIn(c) {
+		t.Fatal("a delivery held by another handler was acted on")
+	}
+
+	if _, err := conn.Do("DEL", key); err != nil { // that handler failed and let go
+		t.Fatal(err)
+	}
+	wantAck(t, e.webhook(body, withWebhookID("msg_held")))
+	if e.signedIn(c) {
+		t.Error("the retry after a released claim did not end the session")
+	}
+	if v, err := redis.String(conn.Do("GET", key)); v != "done" || err != nil {
+		t.Errorf("the handled id is %q (%v); want it recorded as done", v, err)
+	}
+	wantAck(t, e.webhook(body, withWebhookID("msg_held")))
+	if !strings.Contains(e.logs.String(), "webhook already handled") {
+		t.Error("the repeat of a handled delivery was not taken for one")
+	}
+}
+
+// A signal that arrives while a sign-in is under way (its code exchanged, its
+// session not yet stored) ends that sign-in too: it fails with the usual
+// login error, and no session is left.
+func TestWebhookDuringSignIn(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		event func(t *testing.T, tokens []byte) string
+	}{
+		{"membership removed", func(t *testing.T, _ []byte) string {
+			return fixture(t, "user.organization_membership_deleted.json",
+				"usr_123456789", "usr_alice", "org_102690563312124938", "org_acme")
+		}},
+		{"organization deleted", func(t *testing.T, _ []byte) string {
+			return fixture(t, "organization.deleted.json", "org_1234567890", "org_acme")
+		}},
+		{"Scalekit session ended", func(t *testing.T, tokens []byte) string {
+			return fixture(t, "user.logout.json", "ses_102701193356116233", sidOfTokenResponse(t, tokens))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestServer(t)
+			c := e.browser()
+			callback := e.choose(c, e.startLogin(c, "/auth/login"), "usr_alice", "org_acme")
+			hook := func(tokens []byte) {
+				if r := e.webhook(tc.event(t, tokens)); r.StatusCode != http.StatusOK {
+					t.Errorf("webhook during the sign-in = %d %s", r.StatusCode, r.body)
+				}
+			}
+			e.afterToken.Store(&hook)
+
+			r := e.get(c, callback)
+			if got := r.Header.Get("Location"); r.StatusCode != http.StatusFound || got != "/login-error?error=login_failed" {
+				t.Errorf("callback = %d to %q; want 302 to /login-error?error=login_failed", r.StatusCode, got)
+			}
+			if e.afterToken.Load() != nil {
+				t.Fatal("the webhook was not sent during the sign-in")
+			}
+			if e.signedIn(c) {
+				t.Error("a sign-in that the webhook ended is signed in")
+			}
+			if keys := e.db.Keys(t, "session:*"); len(keys) != 0 {
+				t.Errorf("session keys = %v; want none", keys)
+			}
+		})
+	}
+}
+
+// sidOfTokenResponse reads the Scalekit session id from a token response's
+// ID token (its signature is the app's business, not the test's).
+func sidOfTokenResponse(t *testing.T, body []byte) string {
+	t.Helper()
+	var resp struct {
+		IDToken string `json:"id_token"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(resp.IDToken, ".")
+	if len(parts) != 3 {
+		t.Fatal("the token response has no ID token")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		SID string `json:"sid"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil || claims.SID == "" {
+		t.Fatalf("the ID token has no sid (%v)", err)
+	}
+	return claims.SID
 }

@@ -26,6 +26,61 @@ type redisBackend struct {
 	// cache, when set, loses every session key written or deleted here
 	// before the write returns.
 	cache *recordCache
+	// failover, with Sentinel, makes session writes wait for a replica.
+	failover *Failover
+}
+
+// durable makes a session write just sent on conn survive a failover, when
+// Sentinel is in use (see Failover.confirm).
+func (b *redisBackend) durable(ctx context.Context, conn redis.Conn) error {
+	if b.failover == nil {
+		return nil
+	}
+	return b.failover.confirm(ctx, conn)
+}
+
+// redisStore is scs's store, as scs/redisstore with the same keys, but its
+// commits are durable across a failover.
+type redisStore struct{ b *redisBackend }
+
+func (s redisStore) Find(key string) ([]byte, bool, error) {
+	return s.FindCtx(context.Background(), key)
+}
+
+func (s redisStore) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
+	return s.b.find(ctx, key)
+}
+
+func (s redisStore) Commit(key string, data []byte, expiry time.Time) error {
+	return s.CommitCtx(context.Background(), key, data, expiry)
+}
+
+func (s redisStore) CommitCtx(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	conn, err := s.b.pool.GetContext(ctx)
+	if err != nil {
+		return storeErr(err)
+	}
+	defer conn.Close()
+	if _, err := redis.DoContext(conn, ctx, "SET", s.b.sessionKey(key), data, "PXAT", expiry.UnixMilli()); err != nil {
+		return storeErr(err)
+	}
+	return s.b.durable(ctx, conn)
+}
+
+func (s redisStore) Delete(key string) error {
+	return s.DeleteCtx(context.Background(), key)
+}
+
+func (s redisStore) DeleteCtx(ctx context.Context, key string) error {
+	conn, err := s.b.pool.GetContext(ctx)
+	if err != nil {
+		return storeErr(err)
+	}
+	defer conn.Close()
+	if _, err := redis.DoContext(conn, ctx, "DEL", s.b.sessionKey(key)); err != nil {
+		return storeErr(err)
+	}
+	return s.b.durable(ctx, conn)
 }
 
 func (b *redisBackend) sessionKey(key string) string { return b.prefix + "session:" + key }
@@ -43,7 +98,7 @@ func (b *redisBackend) do(ctx context.Context, cmd string, args ...any) (any, er
 // storeErr wraps a Redis failure as ErrStoreUnavailable. redis.ErrNil is not
 // a failure and is returned as is.
 func storeErr(err error) error {
-	if err == nil || errors.Is(err, redis.ErrNil) {
+	if err == nil || errors.Is(err, redis.ErrNil) || errors.Is(err, ErrStoreUnavailable) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
@@ -74,7 +129,10 @@ func (b *redisBackend) swap(ctx context.Context, key, rev string, data []byte, e
 		// nothing: the write that won it evicts the entry.
 		b.cache.invalidate(key)
 	}
-	return n == 1, storeErr(err)
+	if n == 1 && err == nil {
+		err = b.durable(ctx, conn)
+	}
+	return n == 1 && err == nil, storeErr(err)
 }
 
 func (b *redisBackend) find(ctx context.Context, key string) ([]byte, bool, error) {
@@ -115,8 +173,11 @@ func (b *redisBackend) remove(ctx context.Context, entries ...indexEntry) error 
 		_ = conn.Send("DEL", b.sessionKey(e.Key))
 		b.sendUnindex(conn, e)
 	}
-	_, err = redis.DoContext(conn, ctx, "EXEC")
-	return storeErr(err)
+	if _, err = redis.DoContext(conn, ctx, "EXEC"); err != nil {
+		return storeErr(err)
+	}
+	// A deletion lost in a failover would bring a signed-out session back.
+	return b.durable(ctx, conn)
 }
 
 func (b *redisBackend) index(ctx context.Context, e indexEntry, until time.Time) error {
@@ -208,11 +269,21 @@ func (b *redisBackend) unindex(ctx context.Context, entries ...indexEntry) error
 
 func (b *redisBackend) lock(ctx context.Context, name string, ttl time.Duration) (string, bool, error) {
 	fence := newRev()
-	_, err := redis.String(b.do(ctx, "SET", b.prefix+"lock:"+name, fence, "NX", "PX", ttl.Milliseconds()))
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return "", false, storeErr(err)
+	}
+	defer conn.Close()
+	_, err = redis.String(redis.DoContext(conn, ctx, "SET", b.prefix+"lock:"+name, fence, "NX", "PX", ttl.Milliseconds()))
 	if errors.Is(err, redis.ErrNil) {
 		return "", false, nil
 	}
-	return fence, err == nil, err
+	if err == nil {
+		// A refresh lock lost in a failover would let a second instance
+		// spend the same refresh token.
+		err = b.durable(ctx, conn)
+	}
+	return fence, err == nil, storeErr(err)
 }
 
 // unlockScript deletes the lock only if it still holds our fence, so a holder

@@ -247,22 +247,33 @@ func (m *Manager) refused(ctx context.Context, key string, rec *Record, err erro
 // superseded set. A store error loses the new refresh token, which exists
 // only in memory: the session will need a new login, but nothing is
 // corrupted.
+//
+// A store failure is retried, with the lock still held, for as long as the
+// lock's lifetime allows: the new refresh token exists only in memory, and a
+// Redis failover takes a few seconds.
 func (m *Manager) saveRefresh(ctx context.Context, key string, rec *Record, change func(*Record)) (saved *Record, superseded bool, err error) {
 	spent := rec.RefreshToken
+	giveUp := m.opts.Now().Add(m.refreshes.opts.LockTTL / 3)
+	wait := 50 * time.Millisecond
 	for {
 		next := *rec
 		change(&next)
 		ok, err := m.write(ctx, key, &next, rec.rev)
-		if err != nil {
-			return nil, false, err
-		}
-		if ok {
+		if err == nil && ok {
 			return &next, false, nil
 		}
-		if rec, err = m.stored(ctx, key); err != nil {
-			return nil, false, err
+		if err == nil {
+			rec, err = m.stored(ctx, key)
 		}
-		if rec.RefreshToken != spent {
+		switch {
+		case errors.Is(err, ErrStoreUnavailable) && m.opts.Now().Before(giveUp):
+			m.log.Warn("could not save refreshed tokens; retrying", "err", err)
+			time.Sleep(wait) // the store is down: nothing to poll but the store
+			wait = min(wait*2, time.Second)
+			continue
+		case err != nil:
+			return nil, false, err
+		case rec.RefreshToken != spent:
 			return rec, true, nil
 		}
 	}

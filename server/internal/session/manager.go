@@ -55,8 +55,8 @@ type Options struct {
 	// sentinels know one in sync, so that a failover does not lose it; and
 	// the session cache's invalidation connections follow the primary.
 	Failover *Failover
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 func (o *Options) setDefaults() {

@@ -367,7 +367,7 @@ func (c *sentinelConn) Do(cmd string, args ...any) (any, error) {
 }
 
 func (c *sentinelConn) Send(cmd string, args ...any) error { return c.check(c.Conn.Send(cmd, args...)) }
-func (c *sentinelConn) Flush() error                        { return c.check(c.Conn.Flush()) }
+func (c *sentinelConn) Flush() error                       { return c.check(c.Conn.Flush()) }
 
 func (c *sentinelConn) Receive() (any, error) {
 	r, err := c.Conn.Receive()

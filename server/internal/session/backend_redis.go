@@ -298,8 +298,11 @@ func (b *redisBackend) unlock(ctx context.Context, name, fence string) error {
 		return storeErr(err)
 	}
 	defer conn.Close()
-	_, err = unlockScript.DoContext(ctx, conn, b.prefix+"lock:"+name, fence)
-	return storeErr(err)
+	if _, err = unlockScript.DoContext(ctx, conn, b.prefix+"lock:"+name, fence); err != nil {
+		return storeErr(err)
+	}
+	// A release made on a primary being replaced may not reach the next one.
+	return b.durable(ctx, conn)
 }
 
 func (b *redisBackend) once(ctx context.Context, id string, ttl time.Duration) (bool, error) {

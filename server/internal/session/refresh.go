@@ -110,12 +110,18 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 		}
 		fence, ok, err := m.be.lock(ctx, lockName, opts.LockTTL)
 		if err != nil {
+			if fence != "" {
+				// Perhaps taken, as during a Redis failover: release it,
+				// or the session's requests wait for it to expire.
+				m.unlockLater(ctx, lockName, fence)
+			}
 			return nil, err
 		}
 		if ok {
 			rec, err := m.refreshLocked(ctx, key)
 			if uerr := m.be.unlock(ctx, lockName, fence); uerr != nil {
-				m.log.Warn("could not release refresh lock; it expires by itself", "err", uerr)
+				m.log.Warn("could not release refresh lock; retrying until it expires by itself", "err", uerr)
+				m.unlockLater(ctx, lockName, fence)
 			}
 			return rec, err
 		}
@@ -128,6 +134,21 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 		case <-time.After(opts.Poll):
 		}
 	}
+}
+
+// unlockLater retries releasing a refresh lock through a short store outage
+// (a Redis failover), so that the session's other requests do not wait for
+// the lock to expire.
+func (m *Manager) unlockLater(ctx context.Context, name, fence string) {
+	until := m.opts.Now().Add(m.refreshes.opts.LockTTL)
+	go func() {
+		for wait := 100 * time.Millisecond; m.opts.Now().Before(until); wait = min(wait*2, time.Second) {
+			time.Sleep(wait) // the store is down: nothing to poll but the store
+			if m.be.unlock(ctx, name, fence) == nil {
+				return
+			}
+		}
+	}()
 }
 
 // refreshLocked runs with the lock held: it re-reads the session (the fencing

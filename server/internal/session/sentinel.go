@@ -297,6 +297,9 @@ func (f *Failover) confirm(ctx context.Context, conn redis.Conn) error {
 	st := f.state
 	f.mu.Unlock()
 	if !st.failing && st.replicas == 0 {
+		if conn.Err() != nil { // made to a primary since replaced
+			return fmt.Errorf("%w: the Redis primary changed; the write may be lost", ErrStoreUnavailable)
+		}
 		return nil
 	}
 	if !st.failing {

@@ -112,3 +112,41 @@ func TestSentinelPoolWithoutSentinels(t *testing.T) {
 		t.Errorf("Ping with no sentinel answering = %v; want ErrStoreUnavailable", err)
 	}
 }
+
+// BenchmarkSessionWrite measures what waiting for a replica costs a session
+// write: the same SET on the same primary, through a plain pool and through
+// the Sentinel pool, which adds WAIT 1 (README, "Redis Sentinel").
+func BenchmarkSessionWrite(b *testing.B) {
+	primary := redistest.Start(b)
+	replica := redistest.StartReplica(b, primary)
+	ss := redistest.StartSentinels(b, 3, primary, redistest.SentinelTimings{DownAfter: 5 * time.Second, FailoverTimeout: 10 * time.Second}, replica)
+	plain, err := NewPool(primary.URL, PoolOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer plain.Close()
+	viaSentinel, f, err := NewSentinelPool("", Sentinel{Addrs: ss.Addrs, Master: ss.Master}, PoolOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer viaSentinel.Close()
+	data := make([]byte, 3000) // about a session with its tokens
+	for _, bc := range []struct {
+		name string
+		be   *redisBackend
+	}{
+		{"REDIS_URL", &redisBackend{pool: plain, prefix: "bench:"}},
+		{"Sentinel with WAIT", &redisBackend{pool: viaSentinel, prefix: "bench:", failover: f}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			store := redisStore{bc.be}
+			ctx := context.Background()
+			for b.Loop() {
+				if err := store.CommitCtx(ctx, "k", data, time.Now().Add(time.Minute)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Logf("WAIT timed out %d times (a loaded machine delays the replica)", f.WaitTimeouts())
+}

@@ -294,6 +294,9 @@ func (m *Manager) saveRefresh(ctx context.Context, key string, rec *Record, chan
 			continue
 		case err != nil:
 			return nil, false, err
+		case rec.RefreshToken == next.RefreshToken:
+			// Our own write, which failed to be acknowledged (a primary
+			// being replaced took it): write it again until one is.
 		case rec.RefreshToken != spent:
 			return rec, true, nil
 		}

@@ -85,7 +85,7 @@ func TestFailover(t *testing.T) {
 			if twice > 0 || all < n {
 				t.Errorf("refresh tokens spent twice: %d of %d; want none, and at least one refresh per session", twice, all)
 			}
-			t.Logf("%s: %d requests, statuses %v, %d refreshes", how, load.count.Load(), load.statuses(), all)
+			t.Logf("%s: %d requests, statuses %v, %d refreshes, 503s for %v", how, load.count.Load(), load.statuses(), all, load.window())
 		})
 	}
 }
@@ -134,6 +134,9 @@ type load struct {
 	mu    sync.Mutex
 	seen  map[string]int // "200", "503 session_store_unavailable", …
 	wrong []string
+	// first and last are when the first and the last answer other than
+	// 200 came: the failover's window, as the clients saw it.
+	first, last time.Time
 }
 
 func (e *testEnv) startLoad(base string, cookies []*http.Cookie) *load {
@@ -183,6 +186,12 @@ func (l *load) record(what string, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.seen[what]++
+	if what != "200" {
+		if l.first.IsZero() {
+			l.first = time.Now()
+		}
+		l.last = time.Now()
+	}
 	if !ok {
 		l.wrong = append(l.wrong, what)
 	}
@@ -202,6 +211,12 @@ func (l *load) statuses() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+func (l *load) window() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last.Sub(l.first)
 }
 
 func (l *load) stop() {

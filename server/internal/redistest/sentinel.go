@@ -145,3 +145,10 @@ func (ss *Sentinels) waitUntil(within time.Duration, what string, ok func(redis.
 		time.Sleep(50 * time.Millisecond) // polling the sentinels' state, bounded by the deadline
 	}
 }
+
+// Stop kills every sentinel.
+func (ss *Sentinels) Stop() {
+	for _, s := range ss.servers {
+		s.Stop()
+	}
+}

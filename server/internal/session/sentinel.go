@@ -41,7 +41,6 @@ type Sentinel struct {
 // writes wait for a replica (see Options.Failover).
 type Failover struct {
 	sentinel    Sentinel
-	dataURL     string
 	dataOpts    []redis.DialOption
 	waitTimeout time.Duration
 	log         *slog.Logger
@@ -212,7 +211,20 @@ func (f *Failover) refresh(ctx context.Context) (primaryState, error) {
 			f.record(addr, st)
 			return st, nil
 		}
-		return primaryState{}, fmt.Errorf("%w: no sentinel named the primary: %w", ErrStoreUnavailable, errors.Join(errs...))
+		err := fmt.Errorf("%w: no sentinel named the primary: %w", ErrStoreUnavailable, errors.Join(errs...))
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.state.addr == "" {
+			return primaryState{}, err
+		}
+		// The sentinels are out of reach, not necessarily the primary: go
+		// on with the last one they named, and ask again in a while.
+		f.checked = time.Now()
+		if now := time.Now().UnixNano(); now-f.lastWarn.Load() > int64(10*time.Second) {
+			f.lastWarn.Store(now)
+			f.log.Warn("no Redis sentinel answers; using the primary they named last", "primary", f.state.addr, "err", err)
+		}
+		return f.state, nil
 	})
 	st, _ := v.(primaryState)
 	return st, err

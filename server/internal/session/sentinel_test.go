@@ -150,3 +150,39 @@ func BenchmarkSessionWrite(b *testing.B) {
 	}
 	b.Logf("WAIT timed out %d times (a loaded machine delays the replica)", f.WaitTimeouts())
 }
+
+// Sentinels out of reach are not Redis out of reach: the pool goes on with
+// the primary they named last.
+func TestSentinelsDownPrimaryUp(t *testing.T) {
+	primary, _, ss := sentinelSetup(t)
+	pool, f, err := NewSentinelPool("", Sentinel{Addrs: ss.Addrs, Master: ss.Master}, PoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	m := NewRedis(pool, Options{KeyPrefix: "sentinel-test:", Failover: f, Cache: CacheOptions{Off: true}})
+	token := signIn(t, m, testRecord("usr_1", "ses_1"))
+
+	ss.Stop()
+	f.mu.Lock()
+	f.checked = time.Time{} // as after a failed connection: ask the sentinels first
+	f.mu.Unlock()
+	c, err := f.dial(context.Background())
+	if err != nil {
+		t.Fatalf("dial with no sentinel answering = %v; want the primary they named last", err)
+	}
+	c.Close()
+	if st, _, _ := f.current(context.Background()); st.addr != primary.Addr {
+		t.Errorf("primary = %q; want %s", st.addr, primary.Addr)
+	}
+	if rec := current(t, m, token); rec.User.ID != "usr_1" {
+		t.Errorf("session with the sentinels down: %v", rec.User.ID)
+	}
+
+	// A pool that never heard from a sentinel knows no primary.
+	pool2, f2, _ := NewSentinelPool("", Sentinel{Addrs: ss.Addrs, Master: ss.Master}, PoolOptions{})
+	defer pool2.Close()
+	if _, err := f2.dial(context.Background()); !errors.Is(err, ErrStoreUnavailable) {
+		t.Errorf("a new pool with no sentinel: %v; want ErrStoreUnavailable", err)
+	}
+}

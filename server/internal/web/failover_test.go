@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -107,7 +108,8 @@ func (e *testEnv) roundRobin(n int) string {
 			r.SetURL(backends[next.Add(1)%uint64(len(backends))])
 		},
 		Transport: e.app.Client().Transport,
-		ErrorLog:  nil,
+		// Requests cut short when the test stops are no news.
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	lb := httptest.NewTLSServer(proxy)
 	e.t.Cleanup(lb.Close)

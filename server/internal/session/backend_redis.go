@@ -31,7 +31,10 @@ type redisBackend struct {
 }
 
 // durable makes a session write just sent on conn survive a failover, when
-// Sentinel is in use (see Failover.confirm).
+// Sentinel is in use (see Failover.confirm). WAIT counts the replication
+// offset of conn's last write, and Redis replicates in order, so writes made
+// before it on other connections (a sign-in's index entries, written before
+// its session) are acknowledged with it.
 func (b *redisBackend) durable(ctx context.Context, conn redis.Conn) error {
 	if b.failover == nil {
 		return nil

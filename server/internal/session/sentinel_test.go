@@ -186,3 +186,34 @@ func TestSentinelsDownPrimaryUp(t *testing.T) {
 		t.Errorf("a new pool with no sentinel: %v; want ErrStoreUnavailable", err)
 	}
 }
+
+// A node that is not the primary is never used: a new connection checks
+// ROLE, and a connection whose node answers READONLY is dropped.
+func TestSentinelRefusesAReplica(t *testing.T) {
+	_, replica, ss := sentinelSetup(t)
+	_, f, err := NewSentinelPool("", Sentinel{Addrs: ss.Addrs, Master: ss.Master}, PoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As if a sentinel had just named the replica (a stale answer).
+	f.mu.Lock()
+	f.state, f.checked = primaryState{addr: replica.Addr}, time.Now()
+	f.mu.Unlock()
+	if c, err := f.dial(context.Background()); err == nil {
+		c.Close()
+		t.Fatal("dial reached a replica; want ROLE to refuse it")
+	}
+
+	c, err := redis.Dial("tcp", replica.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &sentinelConn{Conn: c, f: f, gen: f.gen.Load()}
+	defer sc.Close()
+	if _, err := sc.Do("SET", "sentinel-test:k", "v"); err == nil {
+		t.Fatal("SET on a replica succeeded")
+	}
+	if !errors.Is(sc.Err(), errPrimaryChanged) {
+		t.Errorf("after READONLY, Err() = %v; want errPrimaryChanged, so the pool drops it", sc.Err())
+	}
+}

@@ -288,7 +288,7 @@ func (m *Manager) saveRefresh(ctx context.Context, key string, rec *Record, chan
 		}
 		switch {
 		case errors.Is(err, ErrStoreUnavailable) && m.opts.Now().Before(giveUp):
-			m.log.Warn("could not save refreshed tokens; retrying", "err", err)
+			m.log.WarnContext(ctx, "could not save refreshed tokens; retrying", "err", err)
 			time.Sleep(wait) // the store is down: nothing to poll but the store
 			wait = min(wait*2, time.Second)
 			continue

@@ -325,7 +325,7 @@ func (f *Failover) confirm(ctx context.Context, conn redis.Conn) error {
 		f.waitTimeouts.Add(1)
 		if now := time.Now().UnixNano(); now-f.lastWarn.Load() > int64(10*time.Second) {
 			f.lastWarn.Store(now)
-			f.log.Warn("no Redis replica acknowledged a session write in time; checking with the sentinels",
+			f.log.WarnContext(ctx, "no Redis replica acknowledged a session write in time; checking with the sentinels",
 				"timeout", f.waitTimeout, "timeouts_so_far", f.waitTimeouts.Load())
 		}
 		var rerr error

@@ -15,6 +15,20 @@ step() { printf '\n==> %s\n' "$*"; }
 step "Redis at $REDIS_URL"
 scripts/ensure-redis.sh
 
+# The outage, failover and Sentinel tests start their own redis-server
+# processes (primaries, replicas, and sentinels with redis-server --sentinel),
+# also when the shared Redis above is elsewhere.
+step "redis-server for the tests' own Redis processes"
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "test.sh: redis-server is missing: install Debian's redis-server package" >&2
+    exit 1
+  fi
+fi
+redis-server --version
+
 step "Chromium at $CHROMIUM_PATH"
 if [ ! -x "$CHROMIUM_PATH" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 
@@ -207,7 +208,7 @@ func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer, m *me
 		Metrics: m,
 		Tracing: tp,
 	}
-	if cfg.RedisURL == "" {
+	if !cfg.Redis() {
 		fmt.Fprint(stdout, banner("IN-MEMORY SESSION STORE",
 			"REDIS_URL is not set: sessions live in this process only.",
 			"They vanish on restart and are not shared between instances.",
@@ -215,10 +216,11 @@ func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer, m *me
 		logger.Warn("using the in-memory session store; set REDIS_URL for Redis")
 		return session.NewMemory(opts), func() {}, nil
 	}
-	pool, err := session.NewPool(cfg.RedisURL, session.PoolOptions{})
+	pool, failover, err := newPool(cfg, logger)
 	if err != nil {
-		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		return nil, nil, err
 	}
+	opts.Failover = failover
 	// Redis may be down now: the server starts anyway, /readyz says so, and
 	// requests recover by themselves when it comes back.
 	pingCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -228,6 +230,26 @@ func newSessions(cfg config.Config, logger *slog.Logger, stdout io.Writer, m *me
 		logger.Error("Redis does not answer yet; requests with a session get 503 until it does", "err", err)
 	}
 	return sessions, func() { _ = pool.Close() }, nil
+}
+
+// newPool connects to Redis: through the sentinels when
+// REDIS_SENTINEL_ADDRS is set, else at REDIS_URL.
+func newPool(cfg config.Config, logger *slog.Logger) (*redis.Pool, *session.Failover, error) {
+	if cfg.RedisSentinelAddrs == nil {
+		pool, err := session.NewPool(cfg.RedisURL, session.PoolOptions{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		return pool, nil, nil
+	}
+	pool, failover, err := session.NewSentinelPool(cfg.RedisURL, session.Sentinel{
+		Addrs: cfg.RedisSentinelAddrs, Master: cfg.RedisSentinelMaster, Password: cfg.RedisSentinelPassword,
+	}, session.PoolOptions{Logger: logger})
+	if err != nil {
+		return nil, nil, fmt.Errorf("REDIS_SENTINEL_ADDRS: %w", err)
+	}
+	logger.Info("Redis through Sentinel", "sentinels", len(cfg.RedisSentinelAddrs), "master", cfg.RedisSentinelMaster)
+	return pool, failover, nil
 }
 
 // devIDP is the built-in identity provider, run beside the server when

@@ -12,9 +12,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/example/scalekit-bff/server/internal/redistest"
 )
 
 // In the zero-configuration run the built-in provider and the app share a
@@ -187,5 +190,41 @@ func TestTracesReachTheOTLPEndpointBeforeExit(t *testing.T) {
 	defer mu.Unlock()
 	if !slices.Contains(names, "GET /healthz") {
 		t.Errorf("the collector received spans %q; want GET /healthz, flushed at exit", names)
+	}
+}
+
+// run() reaches Redis through Sentinel as the compose file's ha profile
+// configures it: only REDIS_SENTINEL_ADDRS and REDIS_SENTINEL_MASTER.
+func TestRunThroughSentinel(t *testing.T) {
+	primary := redistest.Start(t)
+	replica := redistest.StartReplica(t, primary)
+	ss := redistest.StartSentinels(t, 3, primary, redistest.SentinelTimings{DownAfter: 5 * time.Second, FailoverTimeout: 10 * time.Second}, replica)
+	app, idp := freePort(t), freePort(t)
+	env := map[string]string{
+		"APP_ENV": "test", "LISTEN_ADDR": app, "APP_BASE_URL": "http://" + app, "DEV_IDP_ADDR": idp,
+		"REDIS_SENTINEL_ADDRS": strings.Join(ss.Addrs, ","), "REDIS_SENTINEL_MASTER": ss.Master,
+	}
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run = %v; want a clean stop", err)
+		}
+	})
+	waitFor(t, "the app to listen", func() bool { return strings.Contains(out.String(), "BFF ready") })
+	resp, err := http.Get("http://" + app + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz = %d; want 200 with Redis reached through the sentinels", resp.StatusCode)
+	}
+	waitFor(t, "the session cache to come on", func() bool { return strings.Contains(out.String(), "session cache on") })
+	if strings.Contains(out.String(), "IN-MEMORY SESSION STORE") {
+		t.Error("run() fell back to the in-memory store")
 	}
 }

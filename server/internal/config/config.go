@@ -44,8 +44,19 @@ type Config struct {
 	// public one, which LISTEN_ADDR's address is refused as.
 	MetricsAddr string
 
-	// RedisURL is REDIS_URL; empty means scs's in-memory store.
+	// RedisURL is REDIS_URL; empty means scs's in-memory store, unless
+	// Redis Sentinel is configured. With Sentinel it may still be set, to
+	// give the data nodes' user, password and database; its host is then
+	// the master's name (redis://user:password@mymaster/0).
 	RedisURL string
+	// RedisSentinelAddrs (REDIS_SENTINEL_ADDRS, comma-separated host:port)
+	// and RedisSentinelMaster (REDIS_SENTINEL_MASTER) make the server ask
+	// Redis Sentinel for the current primary instead of using one address;
+	// RedisSentinelPassword (REDIS_SENTINEL_PASSWORD) authenticates to the
+	// sentinels. Sentinel connections are plain TCP: no TLS.
+	RedisSentinelAddrs    []string
+	RedisSentinelMaster   string
+	RedisSentinelPassword string
 	// RedisKeyPrefix (REDIS_KEY_PREFIX, default "bff:") starts every Redis key
 	// the server writes, so several apps (or test runs) can share one database
 	// and each can find and delete its own keys.
@@ -124,6 +135,8 @@ func Load(getenv func(string) string) (Config, error) {
 		MetricsAddr:            get("METRICS_ADDR", ""),
 		RedisURL:               get("REDIS_URL", ""),
 		RedisKeyPrefix:         get("REDIS_KEY_PREFIX", "bff:"),
+		RedisSentinelMaster:    get("REDIS_SENTINEL_MASTER", ""),
+		RedisSentinelPassword:  getenv("REDIS_SENTINEL_PASSWORD"),
 	}
 
 	base, err := parseBaseURL(get("APP_BASE_URL", "http://localhost:8080"))
@@ -165,7 +178,21 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 
-	if c.RedisURL != "" {
+	c.RedisSentinelAddrs = sentinelAddrs(get("REDIS_SENTINEL_ADDRS", ""), bad)
+	switch {
+	case c.RedisSentinelAddrs != nil:
+		if c.RedisSentinelMaster == "" {
+			errs = append(errs, errors.New("REDIS_SENTINEL_MASTER: want the master's name the sentinels monitor (such as mymaster) when REDIS_SENTINEL_ADDRS is set, got nothing"))
+		}
+		// Only the credentials and database come from REDIS_URL: the
+		// sentinels name the host. Naming the master there keeps anyone from
+		// reading it as an address that is used.
+		if u, err := url.Parse(c.RedisURL); c.RedisURL != "" && (err != nil || u.Scheme != "redis" || u.Host != c.RedisSentinelMaster) {
+			bad("REDIS_URL", "with REDIS_SENTINEL_ADDRS, nothing or redis://[user:password@]"+c.RedisSentinelMaster+"[/db] (the master's name as host; no rediss: Sentinel connections are plain TCP)", redactURL(c.RedisURL))
+		}
+	case c.RedisSentinelMaster != "" && get("REDIS_SENTINEL_ADDRS", "") == "":
+		errs = append(errs, errors.New("REDIS_SENTINEL_ADDRS: want the sentinels' host:port list when REDIS_SENTINEL_MASTER is set, got nothing"))
+	case c.RedisURL != "":
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			bad("REDIS_URL", "redis://[user:password@]host:port[/db] or rediss://…", redactURL(c.RedisURL))
 		}
@@ -222,8 +249,8 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("APP_ENV", "development, test or production", c.Env)
 	}
 	if c.Production() {
-		if c.RedisURL == "" {
-			errs = append(errs, errors.New("REDIS_URL: want a Redis URL when APP_ENV=production (the in-memory store loses every session on restart and is not shared between instances), got nothing"))
+		if !c.Redis() {
+			errs = append(errs, errors.New("REDIS_URL: want a Redis URL (or REDIS_SENTINEL_ADDRS) when APP_ENV=production (the in-memory store loses every session on restart and is not shared between instances), got nothing"))
 		}
 		if !c.CookieSecure {
 			errs = append(errs, errors.New("COOKIE_SECURE: want true when APP_ENV=production, got false"))
@@ -358,6 +385,26 @@ func boolean(raw string, def bool, name string, bad func(name, want, got string)
 }
 
 // redactURL hides a password so an error message never prints it.
+// Redis reports whether sessions live in Redis (REDIS_URL or Sentinel).
+func (c Config) Redis() bool { return c.RedisURL != "" || c.RedisSentinelAddrs != nil }
+
+// sentinelAddrs parses REDIS_SENTINEL_ADDRS; nil when unset.
+func sentinelAddrs(v string, bad func(name, want, got string)) []string {
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	var out []string
+	for a := range strings.SplitSeq(v, ",") {
+		a = strings.TrimSpace(a)
+		if host, port, err := net.SplitHostPort(a); err != nil || host == "" || port == "" {
+			bad("REDIS_SENTINEL_ADDRS", "comma-separated host:port such as sentinel-1:26379,sentinel-2:26379", v)
+			return nil
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {

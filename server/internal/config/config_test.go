@@ -113,7 +113,7 @@ func TestLoadBad(t *testing.T) {
 		{"env url without client", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "https://x.scalekit.dev"}, "SCALEKIT_CLIENT_ID:", ""},
 		{"issuer not a url", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "https://x.scalekit.dev", "SCALEKIT_CLIENT_ID": "a", "SCALEKIT_CLIENT_SECRET": "b", "SCALEKIT_ISSUER": "auth.example.com"}, "SCALEKIT_ISSUER: want", ""},
 		{"env url not a url", map[string]string{"SCALEKIT_ENVIRONMENT_URL": "x.scalekit.dev", "SCALEKIT_CLIENT_ID": "a", "SCALEKIT_CLIENT_SECRET": "b"}, "SCALEKIT_ENVIRONMENT_URL:", ""},
-		{"production memory store", map[string]string{"APP_ENV": "production"}, "REDIS_URL: want a Redis URL when APP_ENV=production", ""},
+		{"production memory store", map[string]string{"APP_ENV": "production"}, "REDIS_URL: want a Redis URL (or REDIS_SENTINEL_ADDRS) when APP_ENV=production", ""},
 		{"production insecure cookie", map[string]string{"APP_ENV": "production", "COOKIE_SECURE": "false"}, "COOKIE_SECURE: want true when APP_ENV=production", ""},
 		{"production dev idp", map[string]string{"APP_ENV": "production"}, "SCALEKIT_ENVIRONMENT_URL: want your Scalekit environment URL", ""},
 		{"production http", map[string]string{"APP_ENV": "production", "APP_BASE_URL": "http://app.example.com"}, "APP_BASE_URL: want an https origin", ""},
@@ -190,6 +190,62 @@ func TestTrustedProxies(t *testing.T) {
 			if c.TrustedProxies[i] != tc.want[i] {
 				t.Errorf("Load(%v).TrustedProxies = %v; want %v", tc.env, c.TrustedProxies, tc.want)
 			}
+		}
+	}
+}
+
+func TestLoadSentinel(t *testing.T) {
+	base := map[string]string{
+		"APP_ENV":                  "production",
+		"SCALEKIT_ENVIRONMENT_URL": "https://acme.scalekit.dev",
+		"SCALEKIT_CLIENT_ID":       "skc_1",
+		"SCALEKIT_CLIENT_SECRET":   "s3cret",
+		"APP_BASE_URL":             "https://app.example.com",
+		"REDIS_SENTINEL_ADDRS":     "sentinel-1:26379, sentinel-2:26379,10.0.0.3:26379",
+		"REDIS_SENTINEL_MASTER":    "mymaster",
+		"REDIS_SENTINEL_PASSWORD":  "sentinel-pw",
+	}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	c, err := Load(env(with("REDIS_URL", "redis://bff:data-pw@mymaster/2")))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got := strings.Join(c.RedisSentinelAddrs, " "); got != "sentinel-1:26379 sentinel-2:26379 10.0.0.3:26379" {
+		t.Errorf("RedisSentinelAddrs = %q", got)
+	}
+	if c.RedisSentinelMaster != "mymaster" || c.RedisSentinelPassword != "sentinel-pw" || !c.Redis() {
+		t.Errorf("master %q, password %q, Redis() %v", c.RedisSentinelMaster, c.RedisSentinelPassword, c.Redis())
+	}
+	if _, err := Load(env(base)); err != nil {
+		t.Errorf("Sentinel without REDIS_URL: %v; want accepted", err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		kv   []string
+		want string
+	}{
+		{"no master", []string{"REDIS_SENTINEL_MASTER", ""}, "REDIS_SENTINEL_MASTER"},
+		{"no addrs", []string{"REDIS_SENTINEL_ADDRS", ""}, "REDIS_SENTINEL_ADDRS"},
+		{"bad addr", []string{"REDIS_SENTINEL_ADDRS", "sentinel-1"}, "REDIS_SENTINEL_ADDRS"},
+		{"url names a host", []string{"REDIS_URL", "redis://:pw@redis.internal:6379/0"}, "REDIS_URL"},
+		{"tls", []string{"REDIS_URL", "rediss://:pw@mymaster/0"}, "REDIS_URL"},
+	} {
+		_, err := Load(env(with(tc.kv...)))
+		if err == nil || !strings.Contains(err.Error(), tc.want+":") {
+			t.Errorf("%s: error %v; want one naming %s", tc.name, err, tc.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "sentinel-pw") || strings.Contains(err.Error(), ":pw@")) {
+			t.Errorf("%s: error %v shows a password", tc.name, err)
 		}
 	}
 }

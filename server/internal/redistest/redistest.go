@@ -119,35 +119,55 @@ type Server struct {
 	Addr string
 	URL  string
 	dir  string
+	args []string // beyond the port, address, persistence and files
 	cmd  *exec.Cmd
 	t    testing.TB
 }
 
-// Start runs redis-server on a free loopback port, stopped at cleanup.
-func Start(t testing.TB) *Server {
+// Start runs redis-server on a free loopback port, with args added to its
+// command line, stopped at cleanup.
+func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redistest: redis-server is not installed (apt-get install redis-server): %v", err)
 	}
+	addr := freeAddr(t)
+	s := &Server{Addr: addr, URL: "redis://" + addr + "/0", dir: t.TempDir(), args: args, t: t}
+	s.Restart()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	s := &Server{Addr: addr, URL: "redis://" + addr + "/0", dir: t.TempDir(), t: t}
-	s.Restart()
-	t.Cleanup(s.Stop)
-	return s
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// StartReplica runs a redis-server that replicates primary.
+func StartReplica(t testing.TB, primary *Server) *Server {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	return Start(t, "--replicaof", host, port)
 }
 
 // Restart starts the server (again) on the same port and waits until it answers.
 func (s *Server) Restart() {
 	s.t.Helper()
 	_, port, _ := net.SplitHostPort(s.Addr)
-	s.cmd = exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1",
+	args := append([]string{"--port", port, "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
-		"--logfile", filepath.Join(s.dir, "redis.log"))
+		"--logfile", filepath.Join(s.dir, "redis.log")}, s.args...)
+	s.start(exec.Command("redis-server", args...))
+}
+
+func (s *Server) start(cmd *exec.Cmd) {
+	s.t.Helper()
+	s.cmd = cmd
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start redis-server: %v", err)
 	}

@@ -28,7 +28,8 @@ type backend interface {
 	bySID(ctx context.Context, sid string) ([]indexEntry, error)
 	byOrg(ctx context.Context, oid string) ([]indexEntry, error)
 	unindex(ctx context.Context, entries ...indexEntry) error
-	// lock takes a named lock for ttl and returns a fencing value to unlock with.
+	// lock takes a named lock for ttl and returns a fencing value to unlock
+	// with; also with an error, when the lock may have been taken.
 	lock(ctx context.Context, name string, ttl time.Duration) (fence string, ok bool, err error)
 	unlock(ctx context.Context, name, fence string) error
 	// once records id for ttl and reports whether it was new.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alexedwards/scs/redisstore"
 	"github.com/gomodule/redigo/redis"
 )
 
@@ -18,6 +19,7 @@ import (
 //	prefix+"orgend:"+org sorted set publicID by the end of its session's lifetime (ms)
 //	prefix+"lock:"+name string fence, with a TTL
 //	prefix+"ended:"+name marker, with a TTL: a signal ended these sessions (see tombstone)
+//	prefix+"barrier"    "1", with a TTL: written to wait for a replica (Sentinel only; see barrier)
 //	prefix+"once:"+id   marker, with a TTL: "1" (Once), "processing" or "done" (Claim)
 //
 // (Entries written before the organization index have no "|org"; they read
@@ -29,6 +31,69 @@ type redisBackend struct {
 	// before the write returns.
 	cache *recordCache
 	now   func() time.Time
+	// failover, with Sentinel, makes session writes wait for a replica.
+	failover *Failover
+}
+
+// durable makes a session write just sent on conn survive a failover, when
+// Sentinel is in use (see Failover.confirm). WAIT counts the replication
+// offset of conn's last write, and Redis replicates in order, so writes made
+// before it on other connections (a sign-in's index entries, written before
+// its session) are acknowledged with it.
+func (b *redisBackend) durable(ctx context.Context, conn redis.Conn) error {
+	if b.failover == nil {
+		return nil
+	}
+	return b.failover.confirm(ctx, conn)
+}
+
+// durableStore is scs/redisstore, whose commits and deletions, under
+// Sentinel, are followed by a barrier (see barrier).
+type durableStore struct {
+	*redisstore.RedisStore
+	b *redisBackend
+}
+
+func (s durableStore) Commit(token string, data []byte, expiry time.Time) error {
+	gen := s.b.failover.generation()
+	if err := s.RedisStore.Commit(token, data, expiry); err != nil {
+		return storeErr(err)
+	}
+	return s.b.barrier(context.Background(), gen)
+}
+
+func (s durableStore) Delete(token string) error {
+	gen := s.b.failover.generation()
+	if err := s.RedisStore.Delete(token); err != nil {
+		return storeErr(err)
+	}
+	return s.b.barrier(context.Background(), gen)
+}
+
+// barrier makes the writes already made on any connection of this pool
+// survive a failover, like durable: redisstore's connection is back in the
+// pool by now, so a write of our own on another connection (Redis
+// replicates in order) is what WAIT waits for. If the primary changed since
+// gen, the write before may have gone to the old one, and is in doubt.
+func (b *redisBackend) barrier(ctx context.Context, gen uint64) error {
+	if b.failover == nil {
+		return nil
+	}
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return storeErr(err)
+	}
+	defer conn.Close()
+	if _, err := redis.DoContext(conn, ctx, "SET", b.prefix+"barrier", "1", "PX", 60_000); err != nil {
+		return storeErr(err)
+	}
+	if err := b.durable(ctx, conn); err != nil {
+		return err
+	}
+	if b.failover.generation() != gen {
+		return fmt.Errorf("%w: the Redis primary changed; the write may be lost", ErrStoreUnavailable)
+	}
+	return nil
 }
 
 func (b *redisBackend) sessionKey(key string) string { return b.prefix + "session:" + key }
@@ -46,7 +111,7 @@ func (b *redisBackend) do(ctx context.Context, cmd string, args ...any) (any, er
 // storeErr wraps a Redis failure as ErrStoreUnavailable. redis.ErrNil is not
 // a failure and is returned as is.
 func storeErr(err error) error {
-	if err == nil || errors.Is(err, redis.ErrNil) {
+	if err == nil || errors.Is(err, redis.ErrNil) || errors.Is(err, ErrStoreUnavailable) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
@@ -77,7 +142,10 @@ func (b *redisBackend) swap(ctx context.Context, key, rev string, data []byte, e
 		// nothing: the write that won it evicts the entry.
 		b.cache.invalidate(key)
 	}
-	return n == 1, storeErr(err)
+	if n == 1 && err == nil {
+		err = b.durable(ctx, conn)
+	}
+	return n == 1 && err == nil, storeErr(err)
 }
 
 func (b *redisBackend) find(ctx context.Context, key string) ([]byte, bool, error) {
@@ -118,8 +186,11 @@ func (b *redisBackend) remove(ctx context.Context, entries ...indexEntry) error 
 		_ = conn.Send("DEL", b.sessionKey(e.Key))
 		b.sendUnindex(conn, e)
 	}
-	_, err = redis.DoContext(conn, ctx, "EXEC")
-	return storeErr(err)
+	if _, err = redis.DoContext(conn, ctx, "EXEC"); err != nil {
+		return storeErr(err)
+	}
+	// A deletion lost in a failover would bring a signed-out session back.
+	return b.durable(ctx, conn)
 }
 
 func (b *redisBackend) index(ctx context.Context, e indexEntry, until time.Time) error {
@@ -230,11 +301,21 @@ func (b *redisBackend) unindex(ctx context.Context, entries ...indexEntry) error
 
 func (b *redisBackend) lock(ctx context.Context, name string, ttl time.Duration) (string, bool, error) {
 	fence := newRev()
-	_, err := redis.String(b.do(ctx, "SET", b.prefix+"lock:"+name, fence, "NX", "PX", ttl.Milliseconds()))
+	conn, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return "", false, storeErr(err)
+	}
+	defer conn.Close()
+	_, err = redis.String(redis.DoContext(conn, ctx, "SET", b.prefix+"lock:"+name, fence, "NX", "PX", ttl.Milliseconds()))
 	if errors.Is(err, redis.ErrNil) {
 		return "", false, nil
 	}
-	return fence, err == nil, err
+	if err == nil {
+		// A refresh lock lost in a failover would let a second instance
+		// spend the same refresh token.
+		err = b.durable(ctx, conn)
+	}
+	return fence, err == nil, storeErr(err)
 }
 
 // unlockScript deletes the lock only if it still holds our fence, so a holder
@@ -249,8 +330,11 @@ func (b *redisBackend) unlock(ctx context.Context, name, fence string) error {
 		return storeErr(err)
 	}
 	defer conn.Close()
-	_, err = unlockScript.DoContext(ctx, conn, b.prefix+"lock:"+name, fence)
-	return storeErr(err)
+	if _, err = unlockScript.DoContext(ctx, conn, b.prefix+"lock:"+name, fence); err != nil {
+		return storeErr(err)
+	}
+	// A release made on a primary being replaced may not reach the next one.
+	return b.durable(ctx, conn)
 }
 
 func (b *redisBackend) once(ctx context.Context, id string, ttl time.Duration) (bool, error) {

@@ -1,5 +1,5 @@
 // Package session keeps the BFF's server-side sessions: scs v2 for tokens,
-// cookies and storage (Redis through scs/redisstore and redigo, or scs's
+// cookies and storage (Redis through redigo, with scs/redisstore's keys, or scs's
 // memstore in development), one typed Record per session, indexes by user,
 // by Scalekit session id and by organization, a refresh of the access token
 // that happens once per expiry across all instances, and a queue of the
@@ -53,9 +53,15 @@ type Options struct {
 	MaxPendingLogins int
 	// Cache configures the in-process cache of signed-in sessions in front
 	// of Redis (NewRedis only; see RunCache).
-	Cache  CacheOptions
-	Now    func() time.Time
-	Logger *slog.Logger
+	Cache CacheOptions
+	// Failover (NewRedis only) is the Sentinel resolver of the pool, from
+	// NewSentinelPool. With it, every write and deletion of a session and
+	// every refresh lock waits for one replica to acknowledge it, when the
+	// sentinels know one in sync, so that a failover does not lose it; and
+	// the session cache's invalidation connections follow the primary.
+	Failover *Failover
+	Now      func() time.Time
+	Logger   *slog.Logger
 	// Metrics, when set, records sessions started and ended, refreshes, and
 	// every Redis command's time and errors (NewRedis instruments the pool's
 	// connections). Default: none.
@@ -121,13 +127,13 @@ func NewRedis(pool *redis.Pool, opts Options) *Manager {
 	opts.setDefaults()
 	instrumentPool(pool, opts.Metrics, opts.Tracing)
 	m := newManager(opts)
-	store := redisstore.NewWithPrefix(pool, opts.KeyPrefix+"session:")
+	be := &redisBackend{pool: pool, prefix: opts.KeyPrefix, now: opts.Now, failover: opts.Failover}
+	store := durableStore{redisstore.NewWithPrefix(pool, opts.KeyPrefix+"session:"), be}
 	m.scs.Store = store
-	be := &redisBackend{pool: pool, prefix: opts.KeyPrefix, now: opts.Now}
 	m.be, m.queue = be, be
 	if !opts.Cache.Off {
 		m.cache = newRecordCache(opts.Cache)
-		m.tracker = newTracker(pool, opts.KeyPrefix)
+		m.tracker = newTracker(pool, opts.KeyPrefix, opts.Failover)
 		m.scs.Store = cachingStore{Store: store, cache: m.cache}
 		be.cache = m.cache
 	}

@@ -120,12 +120,18 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 		}
 		fence, ok, err := m.be.lock(ctx, lockName, opts.LockTTL)
 		if err != nil {
+			if fence != "" {
+				// Perhaps taken, as during a Redis failover: release it,
+				// or the session's requests wait for it to expire.
+				m.unlockLater(ctx, lockName, fence)
+			}
 			return nil, err
 		}
 		if ok {
 			rec, err := m.refreshLocked(ctx, key, *dir)
 			if uerr := m.be.unlock(ctx, lockName, fence); uerr != nil {
-				m.log.WarnContext(ctx, "could not release refresh lock; it expires by itself", "err", uerr)
+				m.log.WarnContext(ctx, "could not release refresh lock; retrying until it expires by itself", "err", uerr)
+				m.unlockLater(ctx, lockName, fence)
 			}
 			return rec, err
 		}
@@ -138,6 +144,21 @@ func (m *Manager) refreshShared(ctx context.Context, key string) (*Record, error
 		case <-time.After(opts.Poll):
 		}
 	}
+}
+
+// unlockLater retries releasing a refresh lock through a short store outage
+// (a Redis failover), so that the session's other requests do not wait for
+// the lock to expire.
+func (m *Manager) unlockLater(ctx context.Context, name, fence string) {
+	until := m.opts.Now().Add(m.refreshes.opts.LockTTL)
+	go func() {
+		for wait := 100 * time.Millisecond; m.opts.Now().Before(until); wait = min(wait*2, time.Second) {
+			time.Sleep(wait) // the store is down: nothing to poll but the store
+			if m.be.unlock(ctx, name, fence) == nil {
+				return
+			}
+		}
+	}()
 }
 
 // refreshLocked runs with the lock held: it re-reads the session (the fencing
@@ -284,22 +305,36 @@ func (m *Manager) refused(ctx context.Context, key string, rec *Record, err erro
 // superseded set. A store error loses the new refresh token, which exists
 // only in memory: the session will need a new login, but nothing is
 // corrupted.
+//
+// A store failure is retried, with the lock still held, for as long as the
+// lock's lifetime allows: the new refresh token exists only in memory, and a
+// Redis failover takes a few seconds.
 func (m *Manager) saveRefresh(ctx context.Context, key string, rec *Record, change func(*Record)) (saved *Record, superseded bool, err error) {
 	spent := rec.RefreshToken
+	giveUp := m.opts.Now().Add(m.refreshes.opts.LockTTL / 3)
+	wait := 50 * time.Millisecond
 	for {
 		next := *rec
 		change(&next)
 		ok, err := m.write(ctx, key, &next, rec.rev)
-		if err != nil {
-			return nil, false, err
-		}
-		if ok {
+		if err == nil && ok {
 			return &next, false, nil
 		}
-		if rec, err = m.stored(ctx, key); err != nil {
-			return nil, false, err
+		if err == nil {
+			rec, err = m.stored(ctx, key)
 		}
-		if rec.RefreshToken != spent {
+		switch {
+		case errors.Is(err, ErrStoreUnavailable) && m.opts.Now().Before(giveUp):
+			m.log.WarnContext(ctx, "could not save refreshed tokens; retrying", "err", err)
+			time.Sleep(wait) // the store is down: nothing to poll but the store
+			wait = min(wait*2, time.Second)
+			continue
+		case err != nil:
+			return nil, false, err
+		case rec.RefreshToken == next.RefreshToken:
+			// Our own write, which failed to be acknowledged (a primary
+			// being replaced took it): write it again until one is.
+		case rec.RefreshToken != spent:
 			return rec, true, nil
 		}
 	}

@@ -31,6 +31,9 @@ type tracker struct {
 	dial   func(ctx context.Context) (redis.Conn, error)
 	prefix string // the session keys' prefix
 	name   string // connection names start with it, for CLIENT LIST
+	// primaryChanged, with Sentinel, is closed when the primary changes:
+	// the connections to the old one hear nothing of the new one's writes.
+	primaryChanged func() <-chan struct{}
 }
 
 // RunCache keeps the session cache's invalidation connections up until ctx
@@ -73,6 +76,10 @@ func (m *Manager) RunCache(ctx context.Context) {
 // reports whether it had switched it on.
 func (m *Manager) track(ctx context.Context) (established bool, err error) {
 	t, c := m.tracker, m.cache
+	var moved <-chan struct{} // taken before dialing: a change meanwhile counts
+	if t.primaryChanged != nil {
+		moved = t.primaryChanged()
+	}
 	setupCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 
@@ -127,6 +134,13 @@ func (m *Manager) track(ctx context.Context) (established bool, err error) {
 	defer ping.Stop()
 	for {
 		select {
+		case <-moved:
+			c.setOn(false)
+			sub.Close()
+			trk.Close()
+			<-failed
+			<-failed
+			return true, errors.New("the Redis primary changed")
 		case <-ctx.Done():
 			c.setOn(false)
 			sub.Close()
@@ -206,7 +220,7 @@ func readPongs(conn redis.Conn, silence time.Duration) error {
 	}
 }
 
-func newTracker(pool *redis.Pool, keyPrefix string) *tracker {
+func newTracker(pool *redis.Pool, keyPrefix string, f *Failover) *tracker {
 	dial := func(ctx context.Context) (redis.Conn, error) {
 		switch {
 		case pool.DialContext != nil:
@@ -218,9 +232,13 @@ func newTracker(pool *redis.Pool, keyPrefix string) *tracker {
 	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return &tracker{
+	t := &tracker{
 		dial:   dial,
 		prefix: keyPrefix + "session:",
 		name:   keyPrefix + "cache:" + hex.EncodeToString(b[:]),
 	}
+	if f != nil {
+		t.primaryChanged = f.changes
+	}
+	return t
 }

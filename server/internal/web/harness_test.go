@@ -20,6 +20,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/example/scalekit-bff/server/internal/config"
@@ -55,6 +56,10 @@ type testEnv struct {
 	revokeOutage atomic.Int32
 	revokeGate   atomic.Pointer[chan struct{}]
 	revokeCalls  atomic.Int32
+	// spends counts how often each refresh token was presented to the
+	// provider, by any instance.
+	spendsMu sync.Mutex
+	spends   map[string]int
 	// apiIsDown makes the provider's REST API (/api/v1/…) answer 503.
 	apiIsDown atomic.Bool
 	// afterToken, when set, runs once with the token endpoint's next answer
@@ -99,6 +104,39 @@ func (e *testEnv) recordSecrets(rec *httptest.ResponseRecorder) {
 
 type secret struct{ kind, value string }
 
+// countSpend records the refresh token a token request presents, leaving
+// the request's body for the provider to read.
+func (e *testEnv) countSpend(r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	form, err := url.ParseQuery(string(body))
+	if err != nil || form.Get("grant_type") != "refresh_token" {
+		return
+	}
+	e.spendsMu.Lock()
+	defer e.spendsMu.Unlock()
+	if e.spends == nil {
+		e.spends = map[string]int{}
+	}
+	e.spends[form.Get("refresh_token")]++
+}
+
+// spentTwice returns how many refresh tokens were presented more than once,
+// and how many were presented at all.
+func (e *testEnv) spentTwice() (twice, all int) {
+	e.spendsMu.Lock()
+	defer e.spendsMu.Unlock()
+	for _, n := range e.spends {
+		if n > 1 {
+			twice++
+		}
+	}
+	return twice, len(e.spends)
+}
+
 // leaked returns the kind of the first recorded code or token found in s.
 func (e *testEnv) leaked(s string, except ...string) string {
 	e.secretsMu.Lock()
@@ -126,13 +164,23 @@ func (e *testEnv) newInstance(logger *slog.Logger) (http.Handler, *session.Manag
 	// The product's own timeouts: tighter ones made a cold burst of 50
 	// connections fail to dial on a loaded machine. A stopped Redis (the
 	// outage tests) refuses connections at once, so they need none shorter.
-	pool, err := session.NewPool(e.redisURL, session.PoolOptions{})
+	// As run() does: Sentinel when configured, else REDIS_URL.
+	var pool *redis.Pool
+	var failover *session.Failover
+	if e.cfg.RedisSentinelAddrs != nil {
+		pool, failover, err = session.NewSentinelPool(e.cfg.RedisURL, session.Sentinel{
+			Addrs: e.cfg.RedisSentinelAddrs, Master: e.cfg.RedisSentinelMaster, Password: e.cfg.RedisSentinelPassword,
+		}, session.PoolOptions{Logger: logger})
+	} else {
+		pool, err = session.NewPool(e.redisURL, session.PoolOptions{})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pool.Close() })
 	sopts := session.Options{IdleTimeout: e.cfg.SessionIdleTimeout, Lifetime: e.cfg.SessionLifetime, CookieSecure: e.cfg.CookieSecure, KeyPrefix: e.db.Prefix, Logger: logger, Metrics: e.metrics, Tracing: e.tracing,
-		Cache: session.CacheOptions{Off: !e.cfg.SessionCache, MaxEntries: e.cfg.SessionCacheMaxEntries, MaxAge: e.cfg.SessionCacheMaxAge}}
+		Cache:    session.CacheOptions{Off: !e.cfg.SessionCache, MaxEntries: e.cfg.SessionCacheMaxEntries, MaxAge: e.cfg.SessionCacheMaxAge},
+		Failover: failover}
 	sessions := session.NewRedis(pool, sopts)
 	sessions.SetRefresher(auth, session.RefreshOptions{Skew: e.cfg.TokenRefreshSkew})
 	// Short waits, so a retry after an outage happens within a test.
@@ -297,6 +345,9 @@ func newTestServer(t testing.TB, opts ...envOption) *testEnv {
 				http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
 				return
 			}
+		}
+		if strings.HasSuffix(r.URL.Path, "/oauth/token") {
+			e.countSpend(r)
 		}
 		// Record every code and token the provider hands out, so tests can
 		// look for the exact values, opaque ones included, where they must

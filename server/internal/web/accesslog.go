@@ -4,6 +4,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -50,7 +51,7 @@ func (a *accessLog) write(now time.Time, l accessLine) {
 	b := (*bp)[:0]
 	if a.json {
 		b = append(b, `{"time":"`...)
-		b = now.AppendFormat(b, rfc3339Millis)
+		b = appendLogTime(b, now)
 		b = append(b, `","level":"INFO","msg":"request","method":`...)
 		b = appendJSONString(b, l.method)
 		b = append(b, `,"route":`...)
@@ -76,7 +77,7 @@ func (a *accessLog) write(now time.Time, l accessLine) {
 		b = append(b, "}\n"...)
 	} else {
 		b = append(b, "time="...)
-		b = now.AppendFormat(b, rfc3339Millis)
+		b = appendLogTime(b, now)
 		b = append(b, " level=INFO msg=request method="...)
 		b = appendTextString(b, l.method)
 		b = append(b, " route="...)
@@ -108,6 +109,35 @@ func (a *accessLog) write(now time.Time, l accessLine) {
 
 // rfc3339Millis is the time layout of slog's handlers.
 const rfc3339Millis = "2006-01-02T15:04:05.000Z07:00"
+
+// appendLogTime appends t as rfc3339Millis does. Formatting the layout was a
+// fifth of the line's cost; the date, time of day and zone are the same for a
+// whole second, so they are formatted once a second and the milliseconds
+// added to them.
+func appendLogTime(b []byte, t time.Time) []byte {
+	if y := t.Year(); y < 1000 || y > 9999 {
+		return t.AppendFormat(b, rfc3339Millis) // not 4 digits: the slow way
+	}
+	sec := t.Unix()
+	st := lastLogSecond.Load()
+	if st == nil || st.unix != sec || st.loc != t.Location() {
+		full := t.Format(rfc3339Millis)
+		st = &logSecond{unix: sec, loc: t.Location(), date: full[:19], zone: full[23:]}
+		lastLogSecond.Store(st)
+	}
+	ms := t.Nanosecond() / 1e6
+	b = append(b, st.date...)
+	b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return append(b, st.zone...)
+}
+
+type logSecond struct {
+	unix       int64
+	loc        *time.Location
+	date, zone string
+}
+
+var lastLogSecond atomic.Pointer[logSecond]
 
 // appendTextString writes s bare, or quoted with strconv.Quote as slog's
 // text handler quotes: when it is empty or has a space, '=', '"' or a control

@@ -209,3 +209,22 @@ func TestSecurityHeadersByKind(t *testing.T) {
 		}
 	}
 }
+
+// The time stamp formatted once a second reads as the layout would format it.
+func TestAppendLogTime(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("east", 5*3600+1800), time.FixedZone("west", -7*3600)}
+	base := time.Date(2026, 11, 27, 23, 59, 59, 0, time.UTC)
+	for i := range 400 {
+		for _, loc := range zones {
+			ts := base.Add(time.Duration(i) * 7919 * time.Microsecond).In(loc)
+			if got, want := string(appendLogTime(nil, ts)), ts.Format(rfc3339Millis); got != want {
+				t.Fatalf("appendLogTime(%v) = %q; want %q", ts, got, want)
+			}
+		}
+	}
+	for _, ts := range []time.Time{time.Date(12000, 1, 1, 0, 0, 0, 5e6, time.UTC), time.Date(999, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if got, want := string(appendLogTime(nil, ts)), ts.Format(rfc3339Millis); got != want {
+			t.Errorf("appendLogTime(%v) = %q; want %q", ts, got, want)
+		}
+	}
+}

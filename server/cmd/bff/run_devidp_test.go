@@ -28,17 +28,7 @@ func TestZeroConfigProviderWebhooksReachTheApp(t *testing.T) {
 	env := map[string]string{
 		"APP_ENV": "test", "LISTEN_ADDR": app, "APP_BASE_URL": "http://" + app, "DEV_IDP_ADDR": idp,
 	}
-	out := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run = %v; want a clean stop", err)
-		}
-	})
-	waitFor(t, "the app to listen", func() bool { return strings.Contains(out.String(), "BFF ready") })
+	out := startRun(t, env)
 
 	resp, err := http.PostForm("http://"+idp+"/dev/admin/set-role",
 		url.Values{"user": {"usr_bob"}, "organization": {"org_acme"}, "role": {"admin"}})
@@ -74,17 +64,7 @@ func TestZeroConfigRoutesTheDemoAPI(t *testing.T) {
 			env := map[string]string{
 				"APP_ENV": "test", "LISTEN_ADDR": app, "APP_BASE_URL": "http://" + app, "DEV_IDP_ADDR": idp, "REMOTE_APIS": tc.remoteAPIs,
 			}
-			out := &syncBuffer{}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
-			t.Cleanup(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("run = %v; want a clean stop", err)
-				}
-			})
-			waitFor(t, "the app to listen", func() bool { return strings.Contains(out.String(), "BFF ready") })
+			out := startRun(t, env)
 			if got := strings.Contains(out.String(), "DEMO API"); got != (tc.remoteAPIs == "") {
 				t.Errorf("start-up output names the demo API: %t; want %t", got, tc.remoteAPIs == "")
 			}
@@ -111,17 +91,7 @@ func TestMetricsListenOnTheirOwnAddress(t *testing.T) {
 	env := map[string]string{
 		"APP_ENV": "test", "LISTEN_ADDR": app, "APP_BASE_URL": "http://" + app, "DEV_IDP_ADDR": idp, "METRICS_ADDR": metricsAddr,
 	}
-	out := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run = %v; want a clean stop", err)
-		}
-	})
-	waitFor(t, "the app to listen", func() bool { return strings.Contains(out.String(), "BFF ready") })
+	startRun(t, env)
 
 	get := func(u string) string {
 		t.Helper()
@@ -204,17 +174,7 @@ func TestRunThroughSentinel(t *testing.T) {
 		"APP_ENV": "test", "LISTEN_ADDR": app, "APP_BASE_URL": "http://" + app, "DEV_IDP_ADDR": idp,
 		"REDIS_SENTINEL_ADDRS": strings.Join(ss.Addrs, ","), "REDIS_SENTINEL_MASTER": ss.Master,
 	}
-	out := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run = %v; want a clean stop", err)
-		}
-	})
-	waitFor(t, "the app to listen", func() bool { return strings.Contains(out.String(), "BFF ready") })
+	out := startRun(t, env)
 	resp, err := http.Get("http://" + app + "/readyz")
 	if err != nil {
 		t.Fatal(err)

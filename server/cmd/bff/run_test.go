@@ -32,6 +32,25 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 	}
 }
 
+// startRun runs the server with env until the test ends, when it must stop
+// cleanly, and returns once the server says it is ready; out is what it
+// wrote.
+func startRun(t *testing.T, env map[string]string) (out *syncBuffer) {
+	t.Helper()
+	out = &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run = %v; want a clean stop", err)
+		}
+	})
+	waitFor(t, "the app to listen", func() bool { return strings.Contains(out.String(), "BFF ready") })
+	return out
+}
+
 // syncBuffer collects run's output while it runs.
 type syncBuffer struct {
 	mu sync.Mutex

@@ -3,6 +3,8 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,5 +217,62 @@ func TestSentinelRefusesAReplica(t *testing.T) {
 	}
 	if !errors.Is(sc.Err(), errPrimaryChanged) {
 		t.Errorf("after READONLY, Err() = %v; want errPrimaryChanged, so the pool drops it", sc.Err())
+	}
+}
+
+// scs/redisstore writes a session on a connection of its own; the barrier
+// that follows makes it durable: once a commit returns, the replica has the
+// session. A primary change between the write and the barrier leaves the
+// write in doubt, and the commit fails rather than claim it.
+func TestCommitWaitsForTheReplica(t *testing.T) {
+	primary, replica, ss := sentinelSetup(t)
+	pool, f, err := NewSentinelPool("", Sentinel{Addrs: ss.Addrs, Master: ss.Master}, PoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	fromPrimary, err := redis.Dial("tcp", primary.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fromPrimary.Close()
+	waits := func() int {
+		info, err := redis.String(fromPrimary.Do("INFO", "commandstats"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if _, rest, ok := strings.Cut(info, "cmdstat_wait:calls="); ok {
+			fmt.Sscanf(rest, "%d", &n)
+		}
+		return n
+	}
+	be := &redisBackend{pool: pool, prefix: "barrier-test:", failover: f}
+	store := durableStore{redisstore.NewWithPrefix(pool, "barrier-test:session:"), be}
+	fromReplica, err := redis.Dial("tcp", replica.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fromReplica.Close()
+
+	waitsBefore := waits()
+	for i := range 20 {
+		key := fmt.Sprintf("k%d", i)
+		if err := store.Commit(key, []byte("record"), time.Now().Add(time.Minute)); err != nil {
+			t.Fatalf("Commit = %v", err)
+		}
+		if got, err := redis.String(fromReplica.Do("GET", "barrier-test:session:"+key)); err != nil || got != "record" {
+			t.Fatalf("replica has %q (%v) right after Commit returned; want the record", got, err)
+		}
+	}
+	if n := waits() - waitsBefore; n < 20 {
+		t.Errorf("20 commits sent WAIT %d times; want one each at least", n)
+	}
+	if f.WaitTimeouts() != 0 {
+		t.Errorf("WAIT timed out %d times with a healthy replica", f.WaitTimeouts())
+	}
+
+	if err := be.barrier(context.Background(), f.generation()+1); !errors.Is(err, ErrStoreUnavailable) {
+		t.Errorf("barrier across a primary change = %v; want ErrStoreUnavailable", err)
 	}
 }

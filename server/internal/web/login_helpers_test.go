@@ -88,5 +88,19 @@ func (e *testEnv) login(c *http.Client, userID string, query ...string) string {
 	callback := e.choose(c, e.startLogin(c, path), userID, "org_acme")
 	r := e.get(c, callback)
 	wantStatus(e.t, r, http.StatusFound)
+	if loc := r.Header.Get("Location"); strings.HasPrefix(loc, "/login-error") {
+		e.t.Fatalf("signing %s in ended at %s; the server logged:\n%s", userID, loc, warnings(e.logs.String()))
+	}
 	return r.Header.Get("Location")
+}
+
+// warnings picks the lines of the server's log at warning level or above.
+func warnings(logs string) string {
+	var out []string
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }

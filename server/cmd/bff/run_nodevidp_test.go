@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 )
@@ -27,12 +26,5 @@ func TestRunWithoutTheBuiltInProvider(t *testing.T) {
 		// Discovery is lazy: the server starts before the environment answers.
 		"SCALEKIT_ENVIRONMENT_URL": "http://127.0.0.1:9", "SCALEKIT_CLIENT_ID": "a", "SCALEKIT_CLIENT_SECRET": "b",
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
-	waitFor(t, "the app to listen", func() bool { return strings.Contains(out.String(), "BFF ready") })
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run(environment) = %v; want a clean stop", err)
-	}
+	startRun(t, env) // and a clean stop when the test ends
 }

@@ -6,21 +6,13 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
-
-	"github.com/example/scalekit-bff/server/internal/redistest"
 )
 
 // A claim is not a record of work done: while it is held a duplicate is told
 // to come back, a released claim lets the retry work, and only Finish makes
 // the id a repeat.
 func TestClaimFinishForget(t *testing.T) {
-	for name, newManager := range map[string]func(t *testing.T) (*Manager, *redistest.DB){
-		"redis": func(t *testing.T) (*Manager, *redistest.DB) {
-			db := redistest.New(t)
-			return newRedisManager(t, db, newClock()), db
-		},
-		"memory": func(t *testing.T) (*Manager, *redistest.DB) { return NewMemory(Options{}), nil },
-	} {
+	for name, newManager := range bothStores {
 		t.Run(name, func(t *testing.T) {
 			m, db := newManager(t)
 			ctx := context.Background()

@@ -27,14 +27,18 @@ func signedIn(t *testing.T, m *Manager, token string) bool {
 	return err == nil
 }
 
+// bothStores make a Manager on Redis (db is its database) and in memory (db
+// is nil), for tests of what both must do alike.
+var bothStores = map[string]func(t *testing.T) (m *Manager, db *redistest.DB){
+	"redis": func(t *testing.T) (*Manager, *redistest.DB) {
+		db := redistest.New(t)
+		return newRedisManager(t, db, newClock()), db
+	},
+	"memory": func(t *testing.T) (*Manager, *redistest.DB) { return NewMemory(Options{}), nil },
+}
+
 func TestMembershipAndOrganizationEndSessions(t *testing.T) {
-	for name, newManager := range map[string]func(t *testing.T) (*Manager, *redistest.DB){
-		"redis": func(t *testing.T) (*Manager, *redistest.DB) {
-			db := redistest.New(t)
-			return newRedisManager(t, db, newClock()), db
-		},
-		"memory": func(t *testing.T) (*Manager, *redistest.DB) { return NewMemory(Options{}), nil },
-	} {
+	for name, newManager := range bothStores {
 		t.Run(name, func(t *testing.T) {
 			m, db := newManager(t)
 			ctx := context.Background()

@@ -49,17 +49,7 @@ func TestGetIdpInitiatedLoginClaims(t *testing.T) {
 		t.Errorf("GetIdpInitiatedLoginClaims (-want +got):\n%s", diff)
 	}
 
-	with := func(changes map[string]any) map[string]any {
-		claims := op.idpInitiatedClaims()
-		for k, v := range changes {
-			if v == nil {
-				delete(claims, k)
-			} else {
-				claims[k] = v
-			}
-		}
-		return claims
-	}
+	with := func(changes map[string]any) map[string]any { return withChanges(op.idpInitiatedClaims(), changes) }
 	at := func(d time.Duration) int64 { return now.Add(d).Unix() }
 	// other gives another kind of token an organization_id (and more changes).
 	other := func(claims map[string]any, kv ...any) map[string]any {

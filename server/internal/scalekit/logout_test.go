@@ -93,17 +93,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 	}
 
 	// edit returns valid claims with changes; a nil value deletes the claim.
-	edit := func(changes map[string]any) map[string]any {
-		claims := op.logoutClaims()
-		for k, v := range changes {
-			if v == nil {
-				delete(claims, k)
-			} else {
-				claims[k] = v
-			}
-		}
-		return claims
-	}
+	edit := func(changes map[string]any) map[string]any { return withChanges(op.logoutClaims(), changes) }
 	event := map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}
 	tests := []struct {
 		name      string

@@ -345,6 +345,18 @@ func (op *testOP) logoutClaims() map[string]any {
 	}
 }
 
+// withChanges returns claims with changes made: a nil value deletes the claim.
+func withChanges(claims, changes map[string]any) map[string]any {
+	for k, v := range changes {
+		if v == nil {
+			delete(claims, k)
+		} else {
+			claims[k] = v
+		}
+	}
+	return claims
+}
+
 func (op *testOP) sign(k testKey, claims any) string {
 	op.t.Helper()
 	return signWith(op.t, jose.SigningKey{Algorithm: jose.RS256, Key: k.priv}, k.kid, claims)

@@ -31,13 +31,7 @@ func TestValidateAccessToken(t *testing.T) {
 	}
 
 	with := func(k string, v any) map[string]any {
-		c := op.accessClaims("usr_123")
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-		return c
+		return withChanges(op.accessClaims("usr_123"), map[string]any{k: v})
 	}
 	for _, tc := range []struct {
 		name  string

@@ -130,7 +130,7 @@ func TestRemoteAPIRefreshesAnExpiredTokenOnce(t *testing.T) {
 			stale := accessToken(t, e, c)
 			before := e.idp.GrantCounts()["refresh_token"]
 
-			statuses := concurrentCalls(t, e, e.cookie(c), "/api/demo/hello", n)
+			statuses := concurrentGets(e, e.cookie(c), []string{e.app.URL + "/api/demo/hello"}, n, "X-CSRF", "1")
 			if statuses[http.StatusOK] != n {
 				t.Errorf("statuses = %v; want %d × 200; failures logged:\n%s", statuses, n, failedRequests(e.logs.String()))
 			}
@@ -145,33 +145,6 @@ func TestRemoteAPIRefreshesAnExpiredTokenOnce(t *testing.T) {
 			}
 		})
 	}
-}
-
-// concurrentCalls sends n parallel GETs with X-CSRF, carrying cookie, and
-// returns their statuses.
-func concurrentCalls(t *testing.T, e *testEnv, cookie *http.Cookie, path string, n int) map[int]int {
-	t.Helper()
-	var mu sync.Mutex
-	statuses := map[int]int{}
-	var wg sync.WaitGroup
-	client := &http.Client{Transport: e.app.Client().Transport, Timeout: 20 * time.Second}
-	for range n {
-		wg.Go(func() {
-			req, _ := http.NewRequest(http.MethodGet, e.app.URL+path, nil)
-			req.AddCookie(cookie)
-			req.Header.Set("X-CSRF", "1")
-			status := -1
-			if resp, err := client.Do(req); err == nil {
-				status = resp.StatusCode
-				resp.Body.Close()
-			}
-			mu.Lock()
-			statuses[status]++
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return statuses
 }
 
 func TestRemoteAPIHeaderHygiene(t *testing.T) {

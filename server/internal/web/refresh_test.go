@@ -47,21 +47,23 @@ func refreshEnv(t *testing.T) (*testEnv, *offsetClock) {
 	return e, clk
 }
 
-// concurrentMe sends n parallel /api/me requests carrying cookie to the given
-// instances in turn and returns their statuses.
-func concurrentMe(t *testing.T, e *testEnv, bases []string, cookie *http.Cookie, n int) map[int]int {
-	t.Helper()
+// concurrentGets sends n parallel GETs carrying cookie and the header
+// name, value pairs, request i to urls[i%len(urls)], and returns their
+// statuses (-1: no answer).
+func concurrentGets(e *testEnv, cookie *http.Cookie, urls []string, n int, header ...string) map[int]int {
 	var mu sync.Mutex
 	statuses := map[int]int{}
 	var wg sync.WaitGroup
 	client := &http.Client{Transport: e.app.Client().Transport, Timeout: 20 * time.Second}
 	for i := range n {
 		wg.Go(func() {
-			req, _ := http.NewRequest(http.MethodGet, bases[i%len(bases)]+"/api/me", nil)
+			req, _ := http.NewRequest(http.MethodGet, urls[i%len(urls)], nil)
 			req.AddCookie(cookie)
-			resp, err := client.Do(req)
+			for j := 0; j+1 < len(header); j += 2 {
+				req.Header.Set(header[j], header[j+1])
+			}
 			status := -1
-			if err == nil {
+			if resp, err := client.Do(req); err == nil {
 				status = resp.StatusCode
 				resp.Body.Close()
 			}
@@ -78,15 +80,15 @@ func TestConcurrentRequestsRefreshOnce(t *testing.T) {
 	for _, instances := range []int{1, 2} {
 		t.Run(fmt.Sprintf("%d instances", instances), func(t *testing.T) {
 			e, clk := refreshEnv(t)
-			bases := []string{e.app.URL}
+			urls := []string{e.app.URL + "/api/me"}
 			if instances == 2 {
-				bases = append(bases, e.secondInstance())
+				urls = append(urls, e.secondInstance()+"/api/me")
 			}
 			c := e.browser()
 			loginNearExpiry(e, clk, c, "usr_alice")
 			before := e.idp.GrantCounts()["refresh_token"]
 
-			statuses := concurrentMe(t, e, bases, e.cookie(c), 50)
+			statuses := concurrentGets(e, e.cookie(c), urls, 50)
 			if statuses[200] != 50 {
 				t.Errorf("statuses = %v; want 50 × 200; failures logged:\n%s", statuses, failedRequests(e.logs.String()))
 			}

@@ -7,7 +7,8 @@
 // environment's keys (RS256, fetched from the environment's /keys, Scalekit's
 // JWKS path), issued by the environment (iss), for the BFF's client (aud:
 // Scalekit's access tokens name the client id, guides/accesstoken-claims.mdx
-// in scalekit-inc/developer-docs), and not expired. Endpoints:
+// in scalekit-inc/developer-docs), not expired, and valid already (nbf).
+// Endpoints:
 //
 //	GET /hello   200 {"message": "Hello from the demo API, Alice", "claims": {...}}
 //	GET /events  text/event-stream: five "tick" events, one per EventInterval
@@ -52,6 +53,7 @@ type Config struct {
 // Server is the demo API, an http.Handler.
 type Server struct {
 	verifier *oidc.IDTokenVerifier
+	now      func() time.Time
 	interval time.Duration
 	log      *slog.Logger
 	mux      *http.ServeMux
@@ -71,7 +73,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		ctx = oidc.ClientContext(ctx, cfg.HTTPClient)
 	}
 	// go-oidc's ID token verifier checks what an access token needs too:
-	// signature, iss, aud and exp (and nbf when present).
+	// signature, iss, aud and exp; nbf, when present, is checked again by
+	// checkNotBefore.
 	verifier := oidc.NewVerifier(cfg.Issuer, oidc.NewRemoteKeySet(ctx, keysURL), &oidc.Config{
 		ClientID:             cfg.Audience,
 		SupportedSigningAlgs: []string{oidc.RS256},
@@ -79,9 +82,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	s := &Server{
 		verifier: verifier,
+		now:      time.Now,
 		interval: cmp.Or(cfg.EventInterval, time.Second),
 		log:      cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 		mux:      http.NewServeMux(),
+	}
+	if cfg.Now != nil {
+		s.now = cfg.Now
 	}
 	s.mux.HandleFunc("GET /hello", s.authenticated(s.handleHello))
 	s.mux.HandleFunc("GET /events", s.authenticated(s.handleEvents))
@@ -155,6 +162,9 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, Claims
 		if err == nil {
 			err = tok.Claims(&c)
 		}
+		if err == nil {
+			err = s.checkNotBefore(tok)
+		}
 		if err != nil {
 			s.log.Warn("demo API refused a token", "err", err)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="demo", error="invalid_token"`)
@@ -164,6 +174,28 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, Claims
 		c.Roles, c.Permissions = nonNil(c.Roles), nonNil(c.Permissions)
 		h(w, r, c)
 	}
+}
+
+// checkNotBefore repeats go-oidc's nbf check as a comparison of numbers:
+// go-oidc turns the claim into a time.Time through int64 seconds, and a value
+// near or beyond the largest int64 wraps around to the distant past, which
+// would let a token that is not valid for ages through.
+func (s *Server) checkNotBefore(tok *oidc.IDToken) error {
+	var dates struct {
+		Nbf *json.Number `json:"nbf"`
+	}
+	if err := tok.Claims(&dates); err != nil || dates.Nbf == nil {
+		return err
+	}
+	nbf, err := dates.Nbf.Float64()
+	if err != nil {
+		return fmt.Errorf("nbf is not a number of seconds: %w", err)
+	}
+	// The leeway for clock skew is go-oidc's own.
+	if nbf > float64(s.now().Add(5*time.Minute).Unix()) {
+		return errors.New("the token is not valid yet (nbf)")
+	}
+	return nil
 }
 
 func nonNil(s []string) []string {

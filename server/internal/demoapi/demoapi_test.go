@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -118,6 +119,12 @@ func TestHelloRefusesInvalidTokens(t *testing.T) {
 		{"another scheme", "Basic " + sign(t, idp, nil)},
 		{"garbage", "Bearer not-a-jwt"},
 		{"expired", "Bearer " + sign(t, idp, func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() })},
+		{"not valid yet", "Bearer " + sign(t, idp, func(c map[string]any) { c["nbf"] = time.Now().Add(time.Hour).Unix() })},
+		// A huge nbf must not wrap around to the past (time.Unix of an int64 of a float).
+		{"nbf MaxInt64", "Bearer " + sign(t, idp, func(c map[string]any) { c["nbf"] = int64(math.MaxInt64) })},
+		{"nbf where time.Unix wraps", "Bearer " + sign(t, idp, func(c map[string]any) { c["nbf"] = int64(math.MaxInt64 - 1e9) })},
+		{"nbf beyond int64", "Bearer " + sign(t, idp, func(c map[string]any) { c["nbf"] = 1e19 })},
+		{"nbf not a number", "Bearer " + sign(t, idp, func(c map[string]any) { c["nbf"] = "soon" })},
 		{"another audience", "Bearer " + sign(t, idp, func(c map[string]any) { c["aud"] = []string{"someone-else"} })},
 		{"another issuer", "Bearer " + sign(t, idp, func(c map[string]any) { c["iss"] = "https://evil.test" })},
 		{"signed by another key", "Bearer " + sign(t, other, func(c map[string]any) { c["iss"] = idp.Issuer() })},

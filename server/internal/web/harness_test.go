@@ -551,6 +551,20 @@ func (e *testEnv) cookie(c *http.Client) *http.Cookie {
 	return nil
 }
 
+// storedRecord reads c's session from the store.
+func (e *testEnv) storedRecord(c *http.Client) *session.Record {
+	e.t.Helper()
+	ctx, err := e.sessions.Load(e.t.Context(), e.cookie(c).Value)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	rec, err := e.sessions.Current(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return rec
+}
+
 // withCookie sends a request carrying an explicit session cookie value.
 func (e *testEnv) withCookie(value string) *http.Client {
 	c := e.browser()

@@ -92,15 +92,7 @@ func remoteEnv(t *testing.T, extra string, opts ...envOption) (e *testEnv, order
 // accessToken reads c's session's access token from the store.
 func accessToken(t *testing.T, e *testEnv, c *http.Client) string {
 	t.Helper()
-	ctx, err := e.sessions.Load(t.Context(), e.cookie(c).Value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := e.sessions.Current(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(rec.AccessToken)
+	return string(e.storedRecord(c).AccessToken)
 }
 
 func TestRemoteAPISendsAValidTokenOfTheUser(t *testing.T) {

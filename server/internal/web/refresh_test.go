@@ -173,15 +173,7 @@ func TestProviderOutageIs503AndRecovers(t *testing.T) {
 // providerSessionOf reads the Scalekit session id of c's session from the store.
 func providerSessionOf(t *testing.T, e *testEnv, c *http.Client) string {
 	t.Helper()
-	ctx, err := e.sessions.Load(t.Context(), e.cookie(c).Value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := e.sessions.Current(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec.User.SessionID
+	return e.storedRecord(c).User.SessionID
 }
 
 func TestSessionEndsWithRefreshToken(t *testing.T) {

@@ -149,14 +149,7 @@ func TestSignOutOtherDeviceRevokesItAtTheProvider(t *testing.T) {
 // session.
 func (e *testEnv) listSessionsOf(c, other *http.Client) string {
 	e.t.Helper()
-	ctx, err := e.sessions.Load(e.t.Context(), e.cookie(other).Value)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	rec, err := e.sessions.Current(ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	rec := e.storedRecord(other)
 	for _, s := range e.listSessions(c) {
 		if s.ID == rec.PublicID {
 			return s.ID
